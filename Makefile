@@ -1,0 +1,40 @@
+# The two commands of the README. Both work on a fresh machine with only Python 3.11 and make:
+# they create .venv, install requirements.txt, and provide Redis (REDIS_URL if set, else a
+# local server from project/localredis.py).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint bench venv clean
+
+$(BIN)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+venv: $(BIN)/.installed
+
+## run: Redis, migrations, demo data, ASGI server, Celery worker and beat; prints the live page URL.
+run: venv
+	mkdir -p .data
+	$(BIN)/python manage.py migrate --noinput
+	PATH="$(CURDIR)/$(BIN):$$PATH" SITE_URL=http://$(HOST):$(PORT) WEB_HOST=$(HOST) WEB_PORT=$(PORT) \
+		$(BIN)/python -m project.localredis --data-dir .data/redis -- $(BIN)/honcho start -f Procfile
+
+## test: the whole suite against real Redis, real Celery workers, real ASGI servers.
+test: venv
+	$(BIN)/ruff check .
+	$(BIN)/python -m project.localredis --port 0 -- $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+
+## bench: SPEC §7 ratios, measured against baselines in the same run.
+bench: venv
+	$(BIN)/python -m project.localredis --port 0 -- $(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .data .pytest_cache

@@ -1,0 +1,106 @@
+"""The interface the domain calls to tell spectators what happened (and nothing else does).
+
+Every function takes plain ids and values, not models, and defers its Redis work to
+`transaction.on_commit`: an event goes out only once the change that caused it is committed, and
+a rolled-back change broadcasts nothing (SPEC §3.6). Outside a transaction it runs at once.
+Async callers use the `a`-prefixed twins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.db import transaction
+
+from . import store
+from .events import MATCH_EVENTS, Event, FrameTemplate, template
+from .tasks import flush_match
+
+
+def _after_commit(action: Callable[[], Any]) -> None:
+    transaction.on_commit(action)
+
+
+def match_started(
+    *, match_id: int, tournament_id: int, participant1_id: int | None, participant2_id: int | None
+) -> None:
+    frame = template(
+        Event.MATCH_STARTED,
+        {
+            "match_id": match_id,
+            "tournament_id": tournament_id,
+            "participant1_id": participant1_id,
+            "participant2_id": participant2_id,
+        },
+    )
+    _after_commit(partial(store.emit_match_event, match_id, tournament_id, frame))
+
+
+def score_changed(
+    *, match_id: int, tournament_id: int, version: int, participant1_score: int, participant2_score: int
+) -> None:
+    """A live match's score changed; spectators get it coalesced, at most once per window."""
+    frame = template(
+        Event.SCORE_UPDATED,
+        {
+            "match_id": match_id,
+            "tournament_id": tournament_id,
+            "participant1_score": participant1_score,
+            "participant2_score": participant2_score,
+        },
+    )
+    _after_commit(partial(_submit_score, match_id, tournament_id, version, frame))
+
+
+def _submit_score(match_id: int, tournament_id: int, version: int, frame: FrameTemplate) -> None:
+    submitted = store.submit_score(match_id, tournament_id, version, frame)
+    if submitted.needs_flush_task:
+        flush_match.apply_async((match_id, tournament_id, submitted.token), countdown=submitted.delay_ms / 1000)
+
+
+def match_completed(
+    *, match_id: int, tournament_id: int, participant1_score: int, participant2_score: int, winner_id: int
+) -> None:
+    """Publish the pending score now, then match_completed; nothing about the score follows it."""
+    frame = template(
+        Event.MATCH_COMPLETED,
+        {
+            "match_id": match_id,
+            "tournament_id": tournament_id,
+            "participant1_score": participant1_score,
+            "participant2_score": participant2_score,
+            "winner_id": winner_id,
+        },
+    )
+    _after_commit(partial(store.complete, match_id, tournament_id, frame))
+
+
+def dispute_created(*, match_id: int, tournament_id: int, dispute_id: int, reason: str) -> None:
+    frame = template(
+        Event.DISPUTE_CREATED,
+        {"match_id": match_id, "tournament_id": tournament_id, "dispute_id": dispute_id, "reason": reason},
+    )
+    _after_commit(partial(store.emit_match_event, match_id, tournament_id, frame))
+
+
+def tournament_event(event: Event, *, tournament_id: int, **data: Any) -> None:
+    """bracket_generated, bracket_updated, tournament_completed: to the tournament room."""
+    if event in MATCH_EVENTS:
+        raise ValueError(f"{event} is a match event")
+    frame = template(event, {"tournament_id": tournament_id, **data})
+    _after_commit(partial(store.emit_tournament_event, tournament_id, frame))
+
+
+def sequences(tournament_id: int, match_ids: list[int]) -> tuple[int, dict[int, int]]:
+    """Latest published sequence of the tournament and of each of its matches."""
+    return store.sequences(tournament_id, match_ids)
+
+
+amatch_started = sync_to_async(match_started)
+ascore_changed = sync_to_async(score_changed)
+amatch_completed = sync_to_async(match_completed)
+adispute_created = sync_to_async(dispute_created)
+atournament_event = sync_to_async(tournament_event)

@@ -1,0 +1,106 @@
+"""The event catalogue and the one envelope every server -> client frame uses (docs/protocol.md).
+
+A frame is `{"type": "<event>", "data": {...}}`, JSON text. Events about a match carry the match's
+`sequence`; events about the tournament as a whole carry the tournament's `sequence`. Sequences are
+assigned in Redis at publish time, so frames are rendered as a `FrameTemplate` whose sequence the
+publishing Lua script fills in (realtime/store.py).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class Event(StrEnum):
+    # match events: data has match_id, tournament_id, sequence (the match's)
+    MATCH_STARTED = "match_started"
+    SCORE_UPDATED = "score_updated"
+    MATCH_COMPLETED = "match_completed"
+    DISPUTE_CREATED = "dispute_created"
+    # tournament events: data has tournament_id, sequence (the tournament's)
+    BRACKET_GENERATED = "bracket_generated"
+    BRACKET_UPDATED = "bracket_updated"
+    TOURNAMENT_COMPLETED = "tournament_completed"
+
+
+class Control(StrEnum):
+    """Frames that are not domain events."""
+
+    SNAPSHOT = "snapshot"
+    PONG = "pong"
+    ERROR = "error"
+
+
+MATCH_EVENTS = frozenset(
+    {Event.MATCH_STARTED, Event.SCORE_UPDATED, Event.MATCH_COMPLETED, Event.DISPUTE_CREATED}
+)
+
+# Fields every frame of the event carries in `data` (the public contract; tests check frames against it).
+REQUIRED_FIELDS: dict[Event, frozenset[str]] = {
+    Event.MATCH_STARTED: frozenset({"match_id", "tournament_id", "sequence", "participant1_id", "participant2_id"}),
+    Event.SCORE_UPDATED: frozenset(
+        {"match_id", "tournament_id", "sequence", "participant1_score", "participant2_score"}
+    ),
+    Event.MATCH_COMPLETED: frozenset(
+        {"match_id", "tournament_id", "sequence", "participant1_score", "participant2_score", "winner_id"}
+    ),
+    Event.DISPUTE_CREATED: frozenset({"match_id", "tournament_id", "sequence", "dispute_id", "reason"}),
+    Event.BRACKET_GENERATED: frozenset({"tournament_id", "sequence", "matches"}),
+    Event.BRACKET_UPDATED: frozenset({"tournament_id", "sequence", "matches"}),
+    Event.TOURNAMENT_COMPLETED: frozenset({"tournament_id", "sequence", "winner_id", "runner_up_id"}),
+}
+
+
+def frame(frame_type: str, data: dict[str, Any] | None = None) -> str:
+    """Render a complete frame (control frames, and tests)."""
+    return json.dumps({"type": str(frame_type), "data": data or {}}, separators=(",", ":"))
+
+
+def error_frame(code: str, message: str) -> str:
+    return frame(Control.ERROR, {"code": code, "message": message})
+
+
+@dataclass(frozen=True)
+class FrameTemplate:
+    """A frame missing only its sequence: `head + str(sequence) + tail` is the JSON text.
+
+    Redis assigns the sequence inside the script that publishes the frame, so the frame cannot be
+    rendered completely in Python; the script concatenates instead of parsing JSON.
+    """
+
+    head: str
+    tail: str
+
+    def render(self, sequence: int) -> str:
+        return f"{self.head}{sequence}{self.tail}"
+
+
+def template(event: Event, data: dict[str, Any]) -> FrameTemplate:
+    """Template for `event` with `data` (everything but `sequence`), checked against the catalogue."""
+    missing = REQUIRED_FIELDS[event] - {"sequence"} - data.keys()
+    if missing:
+        raise ValueError(f"{event} is missing {sorted(missing)}")
+    if "sequence" in data:
+        raise ValueError("sequence is assigned by Redis, not by the caller")
+    body = json.dumps(data, separators=(",", ":"))
+    return FrameTemplate(head=f'{{"type":"{event}","data":{{"sequence":', tail=f",{body[1:]}}}")
+
+
+def validate(text: str) -> dict[str, Any]:
+    """Parse a server frame and check it against the catalogue; raise ValueError if it breaks the contract."""
+    parsed = json.loads(text)
+    if set(parsed) != {"type", "data"} or not isinstance(parsed["data"], dict):
+        raise ValueError(f"not an envelope: {text}")
+    try:
+        event = Event(parsed["type"])
+    except ValueError:
+        if parsed["type"] in set(Control):
+            return parsed
+        raise
+    missing = REQUIRED_FIELDS[event] - parsed["data"].keys()
+    if missing:
+        raise ValueError(f"{event} frame is missing {sorted(missing)}: {text}")
+    return parsed

@@ -1,0 +1,36 @@
+"""Celery tasks of the coalescing engine."""
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+
+from . import store
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(ignore_result=True)
+def flush_match(match_id: int, tournament_id: int, token: int) -> int:
+    """Publish the match's pending score if `token` is still the current one (SPEC §3.4).
+
+    Scheduled with a countdown of one window by the first update of a batch. Idempotent: a stale
+    token or a second delivery finds nothing to do. Returns the published sequence or 0.
+    """
+    return store.flush(match_id, tournament_id, token)
+
+
+@shared_task(ignore_result=True)
+def sweep_overdue_batches() -> int:
+    """Flush batches whose flush never ran (worker killed, task lost): SPEC §3.7.
+
+    Run every REALTIME_SWEEP_INTERVAL_S by django-celery-beat; a batch is overdue once it is
+    max-wait past its due time, so a latest score reaches clients within max-wait + one interval.
+    """
+    flushed = 0
+    for match_id, tournament_id in store.overdue_batches(settings.REALTIME_MAX_WAIT_MS):
+        if store.flush(match_id, tournament_id, token=None):
+            flushed += 1
+    if flushed:
+        logger.warning("sweep flushed %d overdue score batch(es)", flushed)
+    return flushed

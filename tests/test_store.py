@@ -1,0 +1,148 @@
+"""The coalescing engine against a real Redis and the real channels-redis pub/sub layer.
+
+These tests drive realtime.store directly (no worker) and read what the scripts publish through
+a channel-layer group, exactly as a consumer would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from channels.layers import get_channel_layer
+from channels_redis.pubsub import RedisPubSubLoopLayer
+from django.test import override_settings
+
+from realtime import store
+from realtime.events import Event, template
+
+MATCH, TOURNAMENT = 501, 77
+
+
+def score_frame(p1: int, p2: int = 0):
+    return template(
+        Event.SCORE_UPDATED,
+        {"match_id": MATCH, "tournament_id": TOURNAMENT, "participant1_score": p1, "participant2_score": p2},
+    )
+
+
+def completed_frame(p1: int, p2: int, winner: int = 9):
+    return template(
+        Event.MATCH_COMPLETED,
+        {"match_id": MATCH, "tournament_id": TOURNAMENT, "participant1_score": p1,
+         "participant2_score": p2, "winner_id": winner},
+    )
+
+
+class Listener:
+    """A channel-layer channel in the match group: what every consumer of the room would get."""
+
+    def __init__(self, group: str) -> None:
+        self.group = group
+        self.layer = get_channel_layer()
+
+    async def __aenter__(self):
+        self.channel = await self.layer.new_channel()
+        await self.layer.group_add(self.group, self.channel)
+        return self
+
+    async def __aexit__(self, *exc):
+        await self.layer.group_discard(self.group, self.channel)
+        await self.layer.flush()
+
+    async def next(self, timeout: float = 5) -> dict:
+        message = await asyncio.wait_for(self.layer.receive(self.channel), timeout)
+        return {**message, "parsed": json.loads(message["frame"])}
+
+    async def drain_until(self, predicate, timeout: float = 5) -> list[dict]:
+        got = []
+        while True:
+            message = await self.next(timeout)
+            got.append(message)
+            if predicate(message["parsed"]):
+                return got
+
+
+async def run(fn, *args):
+    return await asyncio.to_thread(fn, *args)
+
+
+def test_group_channel_matches_the_channel_layers_naming():
+    # realtime scripts PUBLISH to the layer's group channels directly: pin the naming.
+    layer = RedisPubSubLoopLayer(prefix="asgi")
+    assert store.group_channel("match.5") == layer._get_group_channel_name("match.5")
+
+
+def test_a_burst_opens_one_window_and_later_updates_coalesce():
+    statuses = [store.submit_score(MATCH, TOURNAMENT, v, score_frame(10 + v)).status for v in range(1, 11)]
+    assert statuses == ["schedule"] + ["coalesced"] * 9
+
+
+def test_an_older_version_never_overwrites_a_newer_score():
+    store.submit_score(MATCH, TOURNAMENT, 5, score_frame(5))
+    assert store.submit_score(MATCH, TOURNAMENT, 4, score_frame(4)).status == "stale"
+    assert store.submit_score(MATCH, TOURNAMENT, 5, score_frame(4)).status == "stale"
+
+
+@pytest.mark.asyncio
+async def test_flush_publishes_the_latest_score_once_and_only_for_the_current_token():
+    async with Listener(store.match_group(MATCH)) as listener:
+        first = await run(store.submit_score, MATCH, TOURNAMENT, 1, score_frame(10))
+        for version in range(2, 11):
+            await run(store.submit_score, MATCH, TOURNAMENT, version, score_frame(9 + version))
+        assert await run(store.flush, MATCH, TOURNAMENT, first.token + 1) == 0  # not the current token
+        sequence = await run(store.flush, MATCH, TOURNAMENT, first.token)
+        assert sequence == 1
+        assert await run(store.flush, MATCH, TOURNAMENT, first.token) == 0  # redelivered: nothing
+        message = await listener.next()
+        assert message["parsed"]["data"]["participant1_score"] == 19
+        assert message["sequence"] == message["parsed"]["data"]["sequence"] == 1
+        # The next thing on the channel is whatever we publish next, not a duplicate.
+        await run(store.complete, MATCH, TOURNAMENT, completed_frame(20, 3))
+        assert (await listener.next())["parsed"]["type"] == "match_completed"
+
+
+@pytest.mark.asyncio
+async def test_completion_publishes_the_pending_score_then_completion_then_nothing():
+    async with Listener(store.tournament_group(TOURNAMENT)) as listener:
+        submitted = await run(store.submit_score, MATCH, TOURNAMENT, 1, score_frame(3, 1))
+        published = await run(store.complete, MATCH, TOURNAMENT, completed_frame(4, 1))
+        assert published == [1, 2]
+        assert await run(store.flush, MATCH, TOURNAMENT, submitted.token) == 0
+        assert (await run(store.submit_score, MATCH, TOURNAMENT, 2, score_frame(9))).status == "closed"
+        assert await run(store.complete, MATCH, TOURNAMENT, completed_frame(4, 1)) == []
+        score, completed = await listener.next(), await listener.next()
+        assert (score["parsed"]["type"], score["parsed"]["data"]["participant1_score"]) == ("score_updated", 3)
+        assert (completed["parsed"]["type"], completed["sequence"]) == ("match_completed", 2)
+        # A later event (a dispute) is the next frame: nothing was published in between.
+        dispute = template(Event.DISPUTE_CREATED, {"match_id": MATCH, "tournament_id": TOURNAMENT,
+                                                   "dispute_id": 1, "reason": "x"})
+        await run(store.emit_match_event, MATCH, TOURNAMENT, dispute)
+        assert (await listener.next())["parsed"]["type"] == "dispute_created"
+
+
+@override_settings(REALTIME_MAX_WAIT_MS=0)
+def test_a_batch_whose_flush_is_overdue_is_rearmed_and_found_by_the_sweep():
+    first = store.submit_score(MATCH, TOURNAMENT, 1, score_frame(1))
+    assert store.overdue_batches(grace_ms=-10_000) == [(MATCH, TOURNAMENT)]
+    # max-wait 0: any later update sees the pending flush as overdue and schedules a new one at once
+    rearmed = store.submit_score(MATCH, TOURNAMENT, 2, score_frame(2))
+    assert (rearmed.status, rearmed.delay_ms) == ("schedule", 0)
+    assert rearmed.token == first.token + 1
+    assert store.flush(MATCH, TOURNAMENT, first.token) == 0  # the lost task, if it ever runs
+    assert store.flush(MATCH, TOURNAMENT, None) == 1  # the sweep's forced flush
+    assert store.overdue_batches(grace_ms=-10_000) == []
+
+
+def test_sequences_are_per_match_and_start_at_zero():
+    assert store.sequences(TOURNAMENT, [MATCH, MATCH + 1]) == (0, {MATCH: 0, MATCH + 1: 0})
+    store.submit_score(MATCH, TOURNAMENT, 1, score_frame(1))
+    store.flush(MATCH, TOURNAMENT, None)
+    assert store.sequences(TOURNAMENT, [MATCH, MATCH + 1]) == (0, {MATCH: 1, MATCH + 1: 0})
+
+
+def test_state_expires():
+    store.submit_score(MATCH, TOURNAMENT, 1, score_frame(1))
+    ttl = store.client().ttl(store.match_key(MATCH))
+    assert 0 < ttl <= store.settings.REALTIME_STATE_TTL_S

@@ -1,0 +1,19 @@
+"""Server-rendered pages: the tournament list and the live page (the script does the rest)."""
+
+from django.http import Http404
+from django.shortcuts import render
+
+from . import selectors
+from .models import Tournament
+
+
+def index(request):
+    tournaments = selectors.visible_tournaments(request.user)[:50]
+    return render(request, "tournaments/index.html", {"tournaments": tournaments})
+
+
+def live(request, tournament_id: int):
+    tournament = Tournament.objects.filter(pk=tournament_id).first()
+    if tournament is None or not selectors.can_watch(tournament, request.user):
+        raise Http404("No such tournament")
+    return render(request, "tournaments/live.html", {"tournament": tournament})

@@ -1,0 +1,65 @@
+// LiveClient: a dependency-free client for the live-score WebSocket protocol (docs/protocol.md).
+// Applies the snapshot, then events in sequence order per match/tournament, dropping stale or
+// duplicate frames; reconnects with exponential backoff and jitter, except on 4403/4404.
+(function (global) {
+  "use strict";
+  var NO_RETRY = { 4403: "forbidden", 4404: "not found" };
+
+  function LiveClient(url, handlers) {
+    this.url = url;
+    this.handlers = handlers || {};
+    this.sequences = {};  // stream ("m:<id>" or "t:<id>") -> last applied sequence
+    this.attempt = 0;
+    this.closed = false;
+    this.connect();
+  }
+
+  LiveClient.prototype.connect = function () {
+    var self = this;
+    self.emit("status", "connecting");
+    var socket = new WebSocket(self.url);
+    self.socket = socket;
+    socket.onopen = function () { self.attempt = 0; };
+    socket.onmessage = function (event) { self.receive(JSON.parse(event.data)); };
+    socket.onclose = function (event) {
+      clearInterval(self.heartbeat);
+      if (self.closed) return;
+      if (NO_RETRY[event.code]) { self.emit("status", NO_RETRY[event.code]); return; }
+      self.emit("status", "offline");
+      var delay = Math.min(30000, 500 * Math.pow(2, self.attempt++));
+      setTimeout(function () { self.connect(); }, delay / 2 + Math.random() * delay / 2);
+    };
+    self.heartbeat = setInterval(function () {
+      if (socket.readyState === WebSocket.OPEN) socket.send('{"type":"ping"}');
+    }, 25000);
+  };
+
+  LiveClient.prototype.receive = function (frame) {
+    var data = frame.data || {};
+    if (frame.type === "snapshot") {
+      this.sequences = {};
+      if (data.tournament) this.sequences["t:" + data.tournament.id] = data.tournament.sequence;
+      (data.matches || (data.match ? [data.match] : [])).forEach(function (m) {
+        this.sequences["m:" + m.id] = m.sequence;
+      }, this);
+      this.emit("status", "live");
+      this.emit("snapshot", data);
+      return;
+    }
+    if (frame.type === "pong" || frame.type === "error") { this.emit(frame.type, data); return; }
+    var stream = data.match_id !== undefined ? "m:" + data.match_id : "t:" + data.tournament_id;
+    if (typeof data.sequence === "number") {
+      if (data.sequence <= (this.sequences[stream] || 0)) return;  // stale or duplicate
+      this.sequences[stream] = data.sequence;
+    }
+    this.emit("event", frame);
+  };
+
+  LiveClient.prototype.emit = function (name, value) {
+    if (this.handlers[name]) this.handlers[name](value);
+  };
+
+  LiveClient.prototype.close = function () { this.closed = true; this.socket.close(); };
+
+  global.LiveClient = LiveClient;
+})(window);
