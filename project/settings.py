@@ -157,11 +157,12 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 
 # --- Realtime (SPEC §3) -------------------------------------------------------------------------
-# Score updates to one match are broadcast at most once per window (latest wins). A pending batch
-# whose flush is overdue by more than max-wait is re-armed by the next update and flushed by the
-# sweep, which runs every REALTIME_SWEEP_INTERVAL_S seconds (django-celery-beat).
+# Score updates to one match are broadcast at most once per window (latest wins). A batch still
+# pending after max-wait (its flush task lost or stuck) is re-armed by the next update and flushed
+# by the sweep, which runs every REALTIME_SWEEP_INTERVAL_S seconds (django-celery-beat).
 REALTIME_WINDOW_MS = int(os.environ.get("REALTIME_WINDOW_MS", "100"))
-REALTIME_MAX_WAIT_MS = int(os.environ.get("REALTIME_MAX_WAIT_MS", "300"))
+# Like lodash's maxWait, max-wait is never shorter than the window.
+REALTIME_MAX_WAIT_MS = max(REALTIME_WINDOW_MS, int(os.environ.get("REALTIME_MAX_WAIT_MS", "300")))
 REALTIME_SWEEP_INTERVAL_S = float(os.environ.get("REALTIME_SWEEP_INTERVAL_S", "2"))
 REALTIME_STATE_TTL_S = int(os.environ.get("REALTIME_STATE_TTL_S", str(7 * 24 * 3600)))
 # WebSocket clients: frames per second allowed from one client, and burst.

@@ -3,7 +3,7 @@
 Keys (all under `rt:`, all expiring; idle matches cost nothing):
   rt:match:<id>        hash   seq, token, pending, since, done, ver, tid, head, tail
   rt:tournament:<id>   hash   seq
-  rt:due               zset   "<match_id>:<tournament_id>" -> when its pending batch is due (ms)
+  rt:pending           zset   "<match_id>:<tournament_id>" -> when its pending batch opened (ms)
 
 Every script that assigns a sequence also PUBLISHes the frame carrying it, in the same atomic step,
 to the channel-layer groups of the rooms (channels_redis' pub/sub layer: one Redis channel per
@@ -23,7 +23,7 @@ from django.conf import settings
 from .events import FrameTemplate
 
 KEY_PREFIX = "rt:"
-DUE_KEY = f"{KEY_PREFIX}due"
+PENDING_KEY = f"{KEY_PREFIX}pending"
 
 # The channel-layer message every script publishes; realtime.consumers handles "realtime.frame".
 FRAME_MESSAGE_TYPE = "realtime.frame"
@@ -64,7 +64,7 @@ def group_channel(group: str) -> str:
     return f"{prefix}__group__{group}"
 
 
-def _due_member(match_id: int, tournament_id: int) -> str:
+def _pending_member(match_id: int, tournament_id: int) -> str:
     return f"{match_id}:{tournament_id}"
 
 
@@ -86,9 +86,10 @@ local function publish(head, tail)
 end
 """
 
-# Latest wins: store the newest score; open a window (and ask the caller to schedule the flush) only
-# when none is pending, or when the pending one's flush is overdue by more than max-wait (its task
-# was lost). KEYS: match hash, due zset. ARGV[5..]: due member, version, head, tail, window, max_wait.
+# Latest wins: store the newest score; open a batch (and ask the caller to schedule its flush one
+# window later) only when none is pending, or when the pending one is older than max-wait: its flush
+# task was lost or is stuck, so schedule one now. KEYS: match hash, pending zset.
+# ARGV[5..]: pending member, version, head, tail, window, max_wait.
 # Returns {status, token, delay_ms}; status is schedule | coalesced | stale | closed.
 _SUBMIT = _PRELUDE + """
 local member, version, head, tail = ARGV[5], tonumber(ARGV[6]), ARGV[7], ARGV[8]
@@ -99,18 +100,18 @@ if st[2] and version <= tonumber(st[2]) then return {'stale', 0, 0} end
 redis.call('HSET', KEYS[1], 'ver', version, 'head', head, 'tail', tail)
 redis.call('EXPIRE', KEYS[1], ttl)
 local now = now_ms()
-if st[3] == '1' and now - tonumber(st[4]) <= max_wait then return {'coalesced', 0, 0} end
+if st[3] == '1' and now - tonumber(st[4]) < max_wait then return {'coalesced', 0, 0} end
 local delay = window
 if st[3] == '1' then delay = 0 end
 local token = redis.call('HINCRBY', KEYS[1], 'token', 1)
 redis.call('HSET', KEYS[1], 'pending', '1', 'since', now)
-redis.call('ZADD', KEYS[2], now + delay, member)
+redis.call('ZADD', KEYS[2], now, member)
 return {'schedule', token, delay}
 """
 
 # Publish the pending score if the caller's token is still current ('' = whatever is pending: the
 # sweep). A second run of the same task finds nothing pending and does nothing.
-# KEYS: match hash, due zset. ARGV[5..]: due member, token. Returns the sequence, or 0.
+# KEYS: match hash, pending zset. ARGV[5..]: pending member, token. Returns the sequence, or 0.
 _FLUSH = _PRELUDE + """
 local member, token = ARGV[5], ARGV[6]
 local st = redis.call('HMGET', KEYS[1], 'done', 'pending', 'token', 'head', 'tail')
@@ -126,8 +127,8 @@ return publish(st[4], st[5])
 """
 
 # Completion: publish the pending score (if any) and then match_completed, mark the match done so
-# no later flush or update publishes anything. KEYS: match hash, due zset.
-# ARGV[5..]: due member, head, tail of match_completed. Returns the sequences published, in order.
+# no later flush or update publishes anything. KEYS: match hash, pending zset.
+# ARGV[5..]: pending member, head, tail of match_completed. Returns the sequences published, in order.
 _COMPLETE = _PRELUDE + """
 local member, head, tail = ARGV[5], ARGV[6], ARGV[7]
 local st = redis.call('HMGET', KEYS[1], 'done', 'pending', 'head', 'tail')
@@ -148,7 +149,7 @@ redis.call('EXPIRE', KEYS[1], ttl)
 return seq
 """
 
-# Members of the due zset whose batch is overdue by more than grace_ms. ARGV: grace_ms, limit.
+# Members of the pending zset whose batch opened more than max_wait ms ago. ARGV: max_wait, limit.
 _OVERDUE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -206,10 +207,10 @@ def _match_args(match_id: int, tournament_id: int) -> list:
 def submit_score(match_id: int, tournament_id: int, version: int, frame: FrameTemplate) -> Submitted:
     """Record the latest score frame of a match (one round trip)."""
     status, token, delay = _scripts()["submit"](
-        keys=[match_key(match_id), DUE_KEY],
+        keys=[match_key(match_id), PENDING_KEY],
         args=[
             *_match_args(match_id, tournament_id),
-            _due_member(match_id, tournament_id),
+            _pending_member(match_id, tournament_id),
             version,
             frame.head,
             frame.tail,
@@ -224,10 +225,10 @@ def flush(match_id: int, tournament_id: int, token: int | None) -> int:
     """Publish the match's pending score if `token` is current (None: whatever is pending)."""
     return int(
         _scripts()["flush"](
-            keys=[match_key(match_id), DUE_KEY],
+            keys=[match_key(match_id), PENDING_KEY],
             args=[
                 *_match_args(match_id, tournament_id),
-                _due_member(match_id, tournament_id),
+                _pending_member(match_id, tournament_id),
                 "" if token is None else str(token),
             ],
         )
@@ -237,8 +238,8 @@ def flush(match_id: int, tournament_id: int, token: int | None) -> int:
 def complete(match_id: int, tournament_id: int, frame: FrameTemplate) -> list[int]:
     """Publish the pending score, then `frame` (match_completed); close the match to updates."""
     published = _scripts()["complete"](
-        keys=[match_key(match_id), DUE_KEY],
-        args=[*_match_args(match_id, tournament_id), _due_member(match_id, tournament_id), frame.head, frame.tail],
+        keys=[match_key(match_id), PENDING_KEY],
+        args=[*_match_args(match_id, tournament_id), _pending_member(match_id, tournament_id), frame.head, frame.tail],
     )
     return [int(seq) for seq in published]
 
@@ -263,9 +264,9 @@ def emit_tournament_event(tournament_id: int, frame: FrameTemplate) -> int:
     return int(_scripts()["emit"](keys=[tournament_key(tournament_id)], args=args))
 
 
-def overdue_batches(grace_ms: int, limit: int = 1000) -> list[tuple[int, int]]:
-    """(match_id, tournament_id) of pending batches due more than `grace_ms` ago."""
-    members = _scripts()["overdue"](keys=[DUE_KEY], args=[grace_ms, limit])
+def overdue_batches(max_wait_ms: int, limit: int = 1000) -> list[tuple[int, int]]:
+    """(match_id, tournament_id) of pending batches opened more than `max_wait_ms` ago."""
+    members = _scripts()["overdue"](keys=[PENDING_KEY], args=[max_wait_ms, limit])
     return [tuple(int(part) for part in member.split(b":")) for member in members]
 
 

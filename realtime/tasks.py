@@ -24,8 +24,8 @@ def flush_match(match_id: int, tournament_id: int, token: int) -> int:
 def sweep_overdue_batches() -> int:
     """Flush batches whose flush never ran (worker killed, task lost): SPEC §3.7.
 
-    Run every REALTIME_SWEEP_INTERVAL_S by django-celery-beat; a batch is overdue once it is
-    max-wait past its due time, so a latest score reaches clients within max-wait + one interval.
+    Run every REALTIME_SWEEP_INTERVAL_S by django-celery-beat; a batch is overdue once it has been
+    pending for max-wait, so a latest score reaches clients within max-wait + one sweep interval.
     """
     flushed = 0
     for match_id, tournament_id in store.overdue_batches(settings.REALTIME_MAX_WAIT_MS):

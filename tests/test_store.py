@@ -125,14 +125,14 @@ async def test_completion_publishes_the_pending_score_then_completion_then_nothi
 @override_settings(REALTIME_MAX_WAIT_MS=0)
 def test_a_batch_whose_flush_is_overdue_is_rearmed_and_found_by_the_sweep():
     first = store.submit_score(MATCH, TOURNAMENT, 1, score_frame(1))
-    assert store.overdue_batches(grace_ms=-10_000) == [(MATCH, TOURNAMENT)]
+    assert store.overdue_batches(max_wait_ms=0) == [(MATCH, TOURNAMENT)]
     # max-wait 0: any later update sees the pending flush as overdue and schedules a new one at once
     rearmed = store.submit_score(MATCH, TOURNAMENT, 2, score_frame(2))
     assert (rearmed.status, rearmed.delay_ms) == ("schedule", 0)
     assert rearmed.token == first.token + 1
     assert store.flush(MATCH, TOURNAMENT, first.token) == 0  # the lost task, if it ever runs
     assert store.flush(MATCH, TOURNAMENT, None) == 1  # the sweep's forced flush
-    assert store.overdue_batches(grace_ms=-10_000) == []
+    assert store.overdue_batches(max_wait_ms=0) == []
 
 
 def test_sequences_are_per_match_and_start_at_zero():
