@@ -62,13 +62,20 @@ def start_server(port: int, data_dir: Path, persist: bool = True) -> subprocess.
     data_dir.mkdir(parents=True, exist_ok=True)
     args = [
         server_binary(),
-        "--port", str(port),
-        "--bind", "127.0.0.1",
-        "--dir", str(data_dir),
-        "--save", "60 1" if persist else "",
-        "--appendonly", "yes" if persist else "no",
-        "--protected-mode", "yes",
-        "--loglevel", "warning",
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        str(data_dir),
+        "--save",
+        "60 1" if persist else "",
+        "--appendonly",
+        "yes" if persist else "no",
+        "--protected-mode",
+        "yes",
+        "--loglevel",
+        "warning",
     ]
     process = subprocess.Popen(args, stdout=sys.stderr, stderr=sys.stderr)
     try:

@@ -90,9 +90,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # instead of failing, and give the test database a file so other processes can open it.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
-    DATABASES["default"]["TEST"] = {
-        "NAME": os.environ.get("TEST_DATABASE_PATH", str(DATA_DIR / "test-db.sqlite3"))
-    }
+    DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_PATH", str(DATA_DIR / "test-db.sqlite3"))}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_PASSWORD_VALIDATORS = [
@@ -164,6 +162,16 @@ REALTIME_WINDOW_MS = int(os.environ.get("REALTIME_WINDOW_MS", "100"))
 # Like lodash's maxWait, max-wait is never shorter than the window.
 REALTIME_MAX_WAIT_MS = max(REALTIME_WINDOW_MS, int(os.environ.get("REALTIME_MAX_WAIT_MS", "300")))
 REALTIME_SWEEP_INTERVAL_S = float(os.environ.get("REALTIME_SWEEP_INTERVAL_S", "2"))
+# django-celery-beat's DatabaseScheduler copies this entry into its tables when beat starts, so it is
+# visible (and can be paused) in the admin under "Periodic tasks", and always matches the setting.
+CELERY_BEAT_SCHEDULE = {
+    "realtime-sweep-overdue-batches": {
+        "task": "realtime.tasks.sweep_overdue_batches",
+        "schedule": REALTIME_SWEEP_INTERVAL_S,
+        # A sweep older than its interval is pointless: the next one is already queued.
+        "options": {"expires": REALTIME_SWEEP_INTERVAL_S},
+    }
+}
 REALTIME_STATE_TTL_S = int(os.environ.get("REALTIME_STATE_TTL_S", str(7 * 24 * 3600)))
 # WebSocket clients: frames per second allowed from one client, and burst.
 REALTIME_CLIENT_RATE = float(os.environ.get("REALTIME_CLIENT_RATE", "10"))

@@ -34,9 +34,7 @@ class Control(StrEnum):
     ERROR = "error"
 
 
-MATCH_EVENTS = frozenset(
-    {Event.MATCH_STARTED, Event.SCORE_UPDATED, Event.MATCH_COMPLETED, Event.DISPUTE_CREATED}
-)
+MATCH_EVENTS = frozenset({Event.MATCH_STARTED, Event.SCORE_UPDATED, Event.MATCH_COMPLETED, Event.DISPUTE_CREATED})
 
 # Fields every frame of the event carries in `data` (the public contract; tests check frames against it).
 REQUIRED_FIELDS: dict[Event, frozenset[str]] = {

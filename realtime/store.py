@@ -91,7 +91,9 @@ end
 # task was lost or is stuck, so schedule one now. KEYS: match hash, pending zset.
 # ARGV[5..]: pending member, version, head, tail, window, max_wait.
 # Returns {status, token, delay_ms}; status is schedule | coalesced | stale | closed.
-_SUBMIT = _PRELUDE + """
+_SUBMIT = (
+    _PRELUDE
+    + """
 local member, version, head, tail = ARGV[5], tonumber(ARGV[6]), ARGV[7], ARGV[8]
 local window, max_wait = tonumber(ARGV[9]), tonumber(ARGV[10])
 local st = redis.call('HMGET', KEYS[1], 'done', 'ver', 'pending', 'since')
@@ -108,11 +110,14 @@ redis.call('HSET', KEYS[1], 'pending', '1', 'since', now)
 redis.call('ZADD', KEYS[2], now, member)
 return {'schedule', token, delay}
 """
+)
 
 # Publish the pending score if the caller's token is still current ('' = whatever is pending: the
 # sweep). A second run of the same task finds nothing pending and does nothing.
 # KEYS: match hash, pending zset. ARGV[5..]: pending member, token. Returns the sequence, or 0.
-_FLUSH = _PRELUDE + """
+_FLUSH = (
+    _PRELUDE
+    + """
 local member, token = ARGV[5], ARGV[6]
 local st = redis.call('HMGET', KEYS[1], 'done', 'pending', 'token', 'head', 'tail')
 if st[1] == '1' or st[2] ~= '1' then
@@ -125,11 +130,14 @@ redis.call('ZREM', KEYS[2], member)
 redis.call('EXPIRE', KEYS[1], ttl)
 return publish(st[4], st[5])
 """
+)
 
 # Completion: publish the pending score (if any) and then match_completed, mark the match done so
 # no later flush or update publishes anything. KEYS: match hash, pending zset.
 # ARGV[5..]: pending member, head, tail of match_completed. Returns the sequences published, in order.
-_COMPLETE = _PRELUDE + """
+_COMPLETE = (
+    _PRELUDE
+    + """
 local member, head, tail = ARGV[5], ARGV[6], ARGV[7]
 local st = redis.call('HMGET', KEYS[1], 'done', 'pending', 'head', 'tail')
 if st[1] == '1' then return {} end
@@ -141,13 +149,17 @@ published[#published + 1] = publish(head, tail)
 redis.call('EXPIRE', KEYS[1], ttl)
 return published
 """
+)
 
 # Any other event: next sequence of the hash, publish. KEYS: state hash. ARGV[5..]: head, tail.
-_EMIT = _PRELUDE + """
+_EMIT = (
+    _PRELUDE
+    + """
 local seq = publish(ARGV[5], ARGV[6])
 redis.call('EXPIRE', KEYS[1], ttl)
 return seq
 """
+)
 
 # Members of the pending zset whose batch opened more than max_wait ms ago. ARGV: max_wait, limit.
 _OVERDUE = """

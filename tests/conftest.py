@@ -18,7 +18,7 @@ from rest_framework.authtoken.models import Token
 from realtime import store
 from tournaments import services
 
-from .support import AsgiServer, child_env, start_worker
+from .support import AsgiServer, Workers, child_env
 
 
 def pytest_configure(config):
@@ -44,10 +44,10 @@ def server_env(django_db_setup, django_db_blocker) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def celery_worker(server_env):
-    worker = start_worker(server_env)
-    yield worker
-    worker.stop()
+def celery_worker(server_env) -> Workers:
+    workers = Workers(server_env)
+    yield workers
+    workers.stop()
 
 
 @pytest.fixture(scope="session")

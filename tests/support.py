@@ -27,6 +27,7 @@ class Process:
         self.args = args
         self.output: list[str] = []
         self._ready = threading.Event()
+        self._output_changed = threading.Condition()
         self.process = subprocess.Popen(
             args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
         )
@@ -37,9 +38,21 @@ class Process:
 
     def _read(self, ready_line: str) -> None:
         for line in self.process.stdout:
-            self.output.append(line)
+            with self._output_changed:
+                self.output.append(line)
+                self._output_changed.notify_all()
             if ready_line in line:
                 self._ready.set()
+
+    def count(self, *fragments: str) -> int:
+        """How many output lines so far contain every fragment."""
+        return sum(all(fragment in line for fragment in fragments) for line in list(self.output))
+
+    def wait_for_output(self, *fragments: str, more_than: int = 0, timeout: float = 10) -> None:
+        """Block until more than `more_than` output lines contain every fragment."""
+        with self._output_changed:
+            if not self._output_changed.wait_for(lambda: self.count(*fragments) > more_than, timeout):
+                raise AssertionError(f"no output line with {fragments} within {timeout}s")
 
     def kill(self) -> None:
         self.process.kill()
@@ -67,20 +80,89 @@ def child_env(database_path: str, **extra: str) -> dict[str, str]:
 
 def start_worker(env: dict[str, str], name: str = "worker") -> Process:
     return Process(
-        [sys.executable, "-m", "celery", "-A", "project", "worker", "--pool", "threads", "--concurrency", "4",
-         "--loglevel", "INFO", "--hostname", f"{name}-{os.getpid()}-{time.monotonic_ns()}@%h", "--without-gossip",
-         "--without-mingle"],
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "project",
+            "worker",
+            "--pool",
+            "threads",
+            "--concurrency",
+            "4",
+            "--loglevel",
+            "INFO",
+            "--hostname",
+            f"{name}-{os.getpid()}-{time.monotonic_ns()}@%h",
+            "--without-gossip",
+            "--without-mingle",
+        ],
         env,
         ready_line=" ready.",
     )
+
+
+def start_beat(env: dict[str, str], tmp_dir: Path) -> Process:
+    return Process(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "project",
+            "beat",
+            "--loglevel",
+            "INFO",
+            "--scheduler",
+            "django_celery_beat.schedulers:DatabaseScheduler",
+            "--pidfile",
+            str(tmp_dir / "beat.pid"),
+        ],
+        env,
+        ready_line="beat: Starting",
+    )
+
+
+class Workers:
+    """The session's Celery worker, replaceable by tests that kill it."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.current = start_worker(env)
+
+    def kill(self) -> None:
+        self.current.kill()
+
+    def replace(self) -> Process:
+        self.current.stop()
+        self.current = start_worker(self.env)
+        return self.current
+
+    def stop(self) -> None:
+        self.current.stop()
 
 
 class AsgiServer:
     def __init__(self, env: dict[str, str]) -> None:
         self.port = free_port()
         self.process = Process(
-            [sys.executable, "-m", "uvicorn", "project.asgi:application", "--host", "127.0.0.1",
-             "--port", str(self.port), "--lifespan", "off", "--ws-max-size", "65536", "--log-level", "info"],
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "project.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--lifespan",
+                "off",
+                "--ws-max-size",
+                "65536",
+                "--log-level",
+                "info",
+            ],
             env,
             ready_line="Uvicorn running",
         )

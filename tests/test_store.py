@@ -30,8 +30,13 @@ def score_frame(p1: int, p2: int = 0):
 def completed_frame(p1: int, p2: int, winner: int = 9):
     return template(
         Event.MATCH_COMPLETED,
-        {"match_id": MATCH, "tournament_id": TOURNAMENT, "participant1_score": p1,
-         "participant2_score": p2, "winner_id": winner},
+        {
+            "match_id": MATCH,
+            "tournament_id": TOURNAMENT,
+            "participant1_score": p1,
+            "participant2_score": p2,
+            "winner_id": winner,
+        },
     )
 
 
@@ -116,8 +121,9 @@ async def test_completion_publishes_the_pending_score_then_completion_then_nothi
         assert (score["parsed"]["type"], score["parsed"]["data"]["participant1_score"]) == ("score_updated", 3)
         assert (completed["parsed"]["type"], completed["sequence"]) == ("match_completed", 2)
         # A later event (a dispute) is the next frame: nothing was published in between.
-        dispute = template(Event.DISPUTE_CREATED, {"match_id": MATCH, "tournament_id": TOURNAMENT,
-                                                   "dispute_id": 1, "reason": "x"})
+        dispute = template(
+            Event.DISPUTE_CREATED, {"match_id": MATCH, "tournament_id": TOURNAMENT, "dispute_id": 1, "reason": "x"}
+        )
         await run(store.emit_match_event, MATCH, TOURNAMENT, dispute)
         assert (await listener.next())["parsed"]["type"] == "dispute_created"
 

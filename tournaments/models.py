@@ -25,9 +25,7 @@ class Tournament(models.Model):
     format = models.CharField(max_length=32, choices=Format.choices, default=Format.SINGLE_ELIMINATION)
     visibility = models.CharField(max_length=16, choices=Visibility.choices, default=Visibility.PUBLIC)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.REGISTRATION)
-    winner = models.ForeignKey(
-        "Participant", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    winner = models.ForeignKey("Participant", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
 
@@ -102,12 +100,8 @@ class Match(models.Model):
     tournament = models.ForeignKey(Tournament, on_delete=models.CASCADE, related_name="matches")
     round = models.PositiveSmallIntegerField()
     position = models.PositiveSmallIntegerField()
-    participant1 = models.ForeignKey(
-        Participant, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    participant2 = models.ForeignKey(
-        Participant, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    participant1 = models.ForeignKey(Participant, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    participant2 = models.ForeignKey(Participant, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     participant1_score = models.PositiveIntegerField(default=0)
     participant2_score = models.PositiveIntegerField(default=0)
     # Incremented by every score write; realtime ignores a write older than one it already has.

@@ -1,0 +1,219 @@
+"""HTTP API (SPEC §5): every endpoint's success, and every class of bad input gets a clear 4xx."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from tournaments import services
+from tournaments.models import Match, Tournament
+
+pytestmark = pytest.mark.django_db
+
+
+def client_for(user=None) -> APIClient:
+    api = APIClient()
+    if user is not None:
+        api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    return api
+
+
+@pytest.fixture
+def tournament(organizer):
+    tournament = services.create_tournament(
+        name="API Cup", game="Dota 2", organizer=organizer, participant_names=["A", "B", "C", "D", "E"]
+    )
+    return tournament
+
+
+@pytest.fixture
+def stranger(db):
+    return get_user_model().objects.create_user(username="stranger")
+
+
+@pytest.fixture
+def other_organizer(db):
+    user = get_user_model().objects.create_user(username="other-organizer")
+    services.create_tournament(name="Other", game="Go", organizer=user, participant_names=["X", "Y"])
+    return user
+
+
+@pytest.mark.django_db(transaction=True)  # events are published on commit: let them commit
+def test_the_whole_lifecycle_over_http(organizer, tournament):
+    api = client_for(organizer)
+    response = api.post(f"/api/tournaments/{tournament.id}/bracket/")
+    assert response.status_code == 201
+    matches = response.json()["matches"]
+    assert len(matches) == 4  # 5 participants: 4 real matches, 3 byes
+    round_one = next(m for m in matches if m["round"] == 1)
+    match_id = round_one["id"]
+    assert api.post(f"/api/matches/{match_id}/start/").status_code == 200
+    response = api.post(
+        f"/api/matches/{match_id}/score/", {"participant1_score": 2, "participant2_score": 1}, format="json"
+    )
+    assert response.status_code == 202
+    response = api.post(
+        f"/api/matches/{match_id}/complete/", {"participant1_score": 3, "participant2_score": 1}, format="json"
+    )
+    assert response.status_code == 200
+    winner = response.json()["winner_id"]
+    detail = client_for().get(f"/api/tournaments/{tournament.id}/").json()
+    by_id = {m["id"]: m for m in detail["matches"]}
+    assert by_id[match_id]["state"] == "completed" and by_id[match_id]["winner_id"] == winner
+    assert by_id[match_id]["sequence"] >= 2
+    final_four = [m for m in detail["matches"] if m["round"] == 2]
+    assert any(winner in (m["participant1_id"], m["participant2_id"]) for m in final_four)
+    response = api.post(f"/api/matches/{match_id}/disputes/", {"reason": "wrong score"}, format="json")
+    assert response.status_code == 201
+    assert Match.objects.get(pk=match_id).state == "disputed"
+
+
+@pytest.fixture
+def live_match(organizer, tournament):
+    services.generate_bracket(tournament.id)
+    match = tournament.matches.filter(round=1).first()
+    services.start_match(match.id)
+    return match
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"participant1_score": 1},
+        {"participant1_score": "1", "participant2_score": 2},
+        {"participant1_score": 1.0, "participant2_score": 2},
+        {"participant1_score": True, "participant2_score": 2},
+        {"participant1_score": -1, "participant2_score": 2},
+        {"participant1_score": 10**12, "participant2_score": 2},
+        {"participant1_score": None, "participant2_score": 2},
+        [1, 2],
+        "scores",
+    ],
+)
+def test_bad_scores_are_refused_with_400_and_change_nothing(organizer, live_match, body):
+    response = client_for(organizer).post(f"/api/matches/{live_match.id}/score/", body, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid"
+    assert Match.objects.get(pk=live_match.id).score_version == 0
+
+
+def test_malformed_json_is_a_400(organizer, live_match):
+    response = client_for(organizer).post(
+        f"/api/matches/{live_match.id}/score/", "{oops", content_type="application/json"
+    )
+    assert response.status_code == 400
+
+
+def test_unknown_ids_are_404(organizer):
+    api = client_for(organizer)
+    assert api.get("/api/tournaments/424242/").status_code == 404
+    assert api.post("/api/tournaments/424242/bracket/").status_code == 404
+    for action in ("start", "score", "complete", "disputes"):
+        body = {"participant1_score": 1, "participant2_score": 0, "reason": "x"}
+        assert api.post(f"/api/matches/424242/{action}/", body, format="json").status_code == 404
+
+
+def test_wrong_state_is_409_with_a_message(organizer, live_match):
+    api = client_for(organizer)
+    assert api.post(f"/api/matches/{live_match.id}/start/").status_code == 409
+    api.post(
+        f"/api/matches/{live_match.id}/complete/", {"participant1_score": 1, "participant2_score": 0}, format="json"
+    )
+    response = api.post(
+        f"/api/matches/{live_match.id}/score/", {"participant1_score": 5, "participant2_score": 0}, format="json"
+    )
+    assert response.status_code == 409
+    assert "live" in response.json()["error"]["message"]
+    assert Match.objects.get(pk=live_match.id).participant1_score == 1
+    response = api.post(f"/api/tournaments/{live_match.tournament_id}/bracket/")
+    assert response.status_code == 409
+
+
+def test_a_tie_cannot_complete_a_match(organizer, live_match):
+    response = client_for(organizer).post(
+        f"/api/matches/{live_match.id}/complete/", {"participant1_score": 2, "participant2_score": 2}, format="json"
+    )
+    assert response.status_code == 400
+    assert Match.objects.get(pk=live_match.id).state == "live"
+
+
+def test_writes_refuse_anonymous_wrong_token_spectators_and_other_organizers(live_match, stranger, other_organizer):
+    body = {"participant1_score": 1, "participant2_score": 0}
+    anonymous = APIClient()
+    wrong_token = APIClient()
+    wrong_token.credentials(HTTP_AUTHORIZATION="Token nope")
+    for api, expected in [
+        (anonymous, 401),
+        (wrong_token, 401),
+        (client_for(stranger), 403),
+        (client_for(other_organizer), 403),
+    ]:
+        for path in ("start", "score", "complete", "disputes"):
+            response = api.post(f"/api/matches/{live_match.id}/{path}/", {**body, "reason": "x"}, format="json")
+            assert response.status_code == expected, (path, response.content)
+        assert api.post(f"/api/tournaments/{live_match.tournament_id}/bracket/").status_code == expected
+    assert Match.objects.get(pk=live_match.id).state == "live"
+    assert Match.objects.get(pk=live_match.id).score_version == 0
+
+
+def test_referees_can_score_but_not_regenerate_the_bracket(live_match):
+    referee = get_user_model().objects.create_user(username="referee")
+    live_match.tournament.roles.create(user=referee, role="referee")
+    api = client_for(referee)
+    body = {"participant1_score": 1, "participant2_score": 0}
+    assert api.post(f"/api/matches/{live_match.id}/score/", body, format="json").status_code == 202
+    assert api.post(f"/api/tournaments/{live_match.tournament_id}/bracket/").status_code == 403
+
+
+def test_private_tournaments_are_hidden_from_non_members(organizer, stranger):
+    tournament = services.create_tournament(
+        name="Closed",
+        game="Go",
+        organizer=organizer,
+        participant_names=["A", "B"],
+        visibility=Tournament.Visibility.PRIVATE,
+    )
+    assert client_for().get(f"/api/tournaments/{tournament.id}/").status_code == 403
+    assert client_for(stranger).get(f"/api/tournaments/{tournament.id}/").status_code == 403
+    assert client_for(organizer).get(f"/api/tournaments/{tournament.id}/").status_code == 200
+    assert client_for().get(f"/tournaments/{tournament.id}/").status_code == 404
+
+
+def test_the_openapi_schema_is_served():
+    response = APIClient().get("/api/schema/")
+    assert response.status_code == 200
+    assert b"/api/matches/{match_id}/score/" in response.content
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=20), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    body=st.one_of(
+        json_values,
+        st.fixed_dictionaries({"participant1_score": json_values, "participant2_score": json_values}),
+        st.fixed_dictionaries({"reason": json_values}),
+    ),
+    action=st.sampled_from(["score", "complete", "disputes", "start"]),
+)
+def test_fuzzed_bodies_never_get_a_500(organizer, live_match, body, action):
+    response = client_for(organizer).post(f"/api/matches/{live_match.id}/{action}/", body, format="json")
+    assert response.status_code < 500, response.content
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(raw=st.binary(max_size=200) | st.text(max_size=200).map(str.encode))
+def test_fuzzed_raw_bytes_never_get_a_500(organizer, live_match, raw):
+    response = client_for(organizer).post(f"/api/matches/{live_match.id}/score/", raw, content_type="application/json")
+    assert response.status_code < 500, response.content
+    assert Match.objects.get(pk=live_match.id).score_version == 0 or response.status_code == 202
