@@ -68,14 +68,10 @@ def _pending_member(match_id: int, tournament_id: int) -> str:
     return f"{match_id}:{tournament_id}"
 
 
-# Shared by every script: ARGV[1] stream, ARGV[2] and ARGV[3] pub/sub channels of the rooms ('' for
+# Shared by every script that publishes: ARGV[1] stream, ARGV[2] and ARGV[3] pub/sub channels of the rooms ('' for
 # none), ARGV[4] TTL of the state hash in seconds. Script-specific arguments start at ARGV[5].
 _PRELUDE = """
 local stream, room1, room2, ttl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
-local function now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
 local function publish(head, tail)
   local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
   local message = cjson.encode({type = 'realtime.frame', stream = stream, sequence = seq,
@@ -88,29 +84,28 @@ end
 
 # Latest wins: store the newest score; open a batch (and ask the caller to schedule its flush one
 # window later) only when none is pending, or when the pending one is older than max-wait: its flush
-# task was lost or is stuck, so schedule one now. KEYS: match hash, pending zset.
-# ARGV[5..]: pending member, version, head, tail, window, max_wait.
+# task was lost or is stuck, so schedule one now. This is the per-update hot path: it publishes
+# nothing, so it takes no prelude. KEYS: match hash, pending zset.
+# ARGV: pending member, version, head, tail, window, max_wait, ttl.
 # Returns {status, token, delay_ms}; status is schedule | coalesced | stale | closed.
-_SUBMIT = (
-    _PRELUDE
-    + """
-local member, version, head, tail = ARGV[5], tonumber(ARGV[6]), ARGV[7], ARGV[8]
-local window, max_wait = tonumber(ARGV[9]), tonumber(ARGV[10])
+_SUBMIT = """
+local member, version, head, tail = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
+local window, max_wait, ttl = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local st = redis.call('HMGET', KEYS[1], 'done', 'ver', 'pending', 'since')
 if st[1] == '1' then return {'closed', 0, 0} end
 if st[2] and version <= tonumber(st[2]) then return {'stale', 0, 0} end
 redis.call('HSET', KEYS[1], 'ver', version, 'head', head, 'tail', tail)
-redis.call('EXPIRE', KEYS[1], ttl)
-local now = now_ms()
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 if st[3] == '1' and now - tonumber(st[4]) < max_wait then return {'coalesced', 0, 0} end
 local delay = window
 if st[3] == '1' then delay = 0 end
 local token = redis.call('HINCRBY', KEYS[1], 'token', 1)
 redis.call('HSET', KEYS[1], 'pending', '1', 'since', now)
+redis.call('EXPIRE', KEYS[1], ttl)
 redis.call('ZADD', KEYS[2], now, member)
 return {'schedule', token, delay}
 """
-)
 
 # Publish the pending score if the caller's token is still current ('' = whatever is pending: the
 # sweep). A second run of the same task finds nothing pending and does nothing.
@@ -221,13 +216,13 @@ def submit_score(match_id: int, tournament_id: int, version: int, frame: FrameTe
     status, token, delay = _scripts()["submit"](
         keys=[match_key(match_id), PENDING_KEY],
         args=[
-            *_match_args(match_id, tournament_id),
             _pending_member(match_id, tournament_id),
             version,
             frame.head,
             frame.tail,
             settings.REALTIME_WINDOW_MS,
             settings.REALTIME_MAX_WAIT_MS,
+            settings.REALTIME_STATE_TTL_S,
         ],
     )
     return Submitted(status.decode(), int(token), int(delay))

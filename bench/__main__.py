@@ -1,0 +1,202 @@
+"""SPEC §7 benchmark of the coalescing engine: `make bench` (or `python -m bench` with REDIS_URL set).
+
+Every figure is a ratio to a baseline measured in the same run, on the same Redis:
+  - score update call (realtime.broadcast.score_changed), amortized over bursts, vs one EVALSHA
+    round trip of a small script; also vs one Celery apply_async (what one enqueue per update costs);
+  - Celery enqueues per update while one match receives 100 updates/s (a real worker flushing);
+  - broadcasts per room for a 100-update burst.
+Enqueues and broadcasts are counted by Redis itself (LPUSH and PUBLISH in INFO commandstats).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date
+
+import django
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
+django.setup()
+
+from django.conf import settings  # noqa: E402
+
+from realtime import broadcast, store  # noqa: E402
+from realtime.tasks import flush_match  # noqa: E402
+
+MATCHES = 20
+BURST = 100
+REPEATS = 5
+
+
+def command_calls(command: str) -> int:
+    stats = store.client().info("commandstats")
+    return int(stats.get(f"cmdstat_{command}", {}).get("calls", 0))
+
+
+def per_call_us(fn, count: int) -> float:
+    started = time.perf_counter()
+    for _ in range(count):
+        fn()
+    return (time.perf_counter() - started) / count * 1e6
+
+
+def median_of(fn, count: int) -> float:
+    return statistics.median(per_call_us(fn, count) for _ in range(REPEATS))
+
+
+def baseline_evalsha_us() -> float:
+    script = store.client().register_script(
+        "local v = redis.call('HINCRBY', KEYS[1], 'n', 1) redis.call('EXPIRE', KEYS[1], 60) return v"
+    )
+    script(keys=["bench:evalsha"])  # load it
+    return median_of(lambda: script(keys=["bench:evalsha"]), 2000)
+
+
+def baseline_enqueue_us() -> float:
+    # A task with a countdown far in the future to a queue nobody consumes: the pure enqueue cost.
+    return median_of(lambda: flush_match.apply_async((0, 0, 0), countdown=3600, queue="bench-void"), 500)
+
+
+def score_update_us() -> float:
+    """Amortized cost of one score update over bursts of BURST updates on each of MATCHES matches."""
+    version = 0
+    samples = []
+    for repeat in range(REPEATS):
+        started = time.perf_counter()
+        for match_id in range(1, MATCHES + 1):
+            for score in range(BURST):
+                version += 1
+                broadcast.score_changed(
+                    match_id=repeat * 1000 + match_id,
+                    tournament_id=1,
+                    version=version,
+                    participant1_score=score,
+                    participant2_score=0,
+                )
+        samples.append((time.perf_counter() - started) / (MATCHES * BURST) * 1e6)
+    return statistics.median(samples)
+
+
+def enqueues_per_update_at_100_per_s(seconds: float = 3.0) -> float:
+    lpush_before = command_calls("lpush")
+    updates = 0
+    started = time.perf_counter()
+    while (elapsed := time.perf_counter() - started) < seconds:
+        updates += 1
+        broadcast.score_changed(
+            match_id=90_001, tournament_id=1, version=updates, participant1_score=updates, participant2_score=0
+        )
+        time.sleep(max(0.0, updates * 0.01 - elapsed))  # pace: 100 updates per second
+    return (command_calls("lpush") - lpush_before) / updates
+
+
+def broadcasts_per_room_for_a_burst() -> float:
+    pubsub = store.client().pubsub()
+    rooms = [store.group_channel(store.tournament_group(2)), store.group_channel(store.match_group(90_002))]
+    pubsub.subscribe(*rooms)
+    for score in range(BURST):
+        broadcast.score_changed(
+            match_id=90_002, tournament_id=2, version=score + 1, participant1_score=score, participant2_score=0
+        )
+    deadline = time.monotonic() + settings.REALTIME_WINDOW_MS / 1000 * 10
+    received = {room: 0 for room in rooms}
+    while time.monotonic() < deadline:  # collect for ten windows: anything later would be a bug anyway
+        message = pubsub.get_message(ignore_subscribe_messages=True, timeout=0.05)
+        if message:
+            received[message["channel"].decode()] += 1
+    pubsub.close()
+    return max(received.values()) if len(set(received.values())) == 1 else float("nan")
+
+
+def start_worker() -> subprocess.Popen:
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "project",
+            "worker",
+            "--pool",
+            "threads",
+            "--concurrency",
+            "4",
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    for line in worker.stdout:
+        if " ready." in line:
+            return worker
+    raise RuntimeError("the Celery worker did not start")
+
+
+def main() -> None:
+    store.client().flushdb()
+    # The call-cost figures are the caller's own cost, measured on a quiet machine (baseline too);
+    # the worker that flushes runs only for the figures that need flushing.
+    evalsha = baseline_evalsha_us()
+    enqueue = baseline_enqueue_us()
+    update = score_update_us()
+    worker = start_worker()
+    try:
+        enqueues = enqueues_per_update_at_100_per_s()
+        broadcasts = broadcasts_per_room_for_a_burst()
+    finally:
+        worker.terminate()
+        worker.wait()
+        store.client().flushdb()
+
+    rows = [
+        (
+            "score update call, amortized (µs)",
+            f"{update:.0f}",
+            f"EVALSHA {evalsha:.0f} µs",
+            f"{update / evalsha:.2f}×",
+            "≤ 1.5×",
+            update / evalsha <= 1.5,
+        ),
+        (
+            "  same, vs one Celery enqueue",
+            f"{update:.0f}",
+            f"apply_async {enqueue:.0f} µs",
+            f"{update / enqueue:.2f}×",
+            "(info)",
+            True,
+        ),
+        (
+            "Celery enqueues per update, 100 updates/s",
+            f"{enqueues:.3f}",
+            "1 per update (naive)",
+            f"{enqueues:.3f}×",
+            "≤ 0.1",
+            enqueues <= 0.1,
+        ),
+        (f"broadcasts per room, {BURST}-update burst", f"{broadcasts:g}", "-", "-", "exactly 1", broadcasts == 1),
+    ]
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    print(f"\nCoalescing benchmark — {date.today().isoformat()} — {machine}")
+    print(
+        f"window {settings.REALTIME_WINDOW_MS} ms, max-wait {settings.REALTIME_MAX_WAIT_MS} ms, "
+        f"{MATCHES} matches × {BURST}-update bursts, median of {REPEATS}\n"
+    )
+    print("| metric | measured | baseline (same run) | ratio | target | ok |")
+    print("|---|---|---|---|---|---|")
+    for metric, measured, baseline, ratio, target, ok in rows:
+        print(f"| {metric} | {measured} | {baseline} | {ratio} | {target} | {'yes' if ok else 'NO'} |")
+    if not all(row[-1] for row in rows):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
