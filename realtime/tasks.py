@@ -20,6 +20,18 @@ def flush_match(match_id: int, tournament_id: int, token: int) -> int:
     return store.flush(match_id, tournament_id, token)
 
 
+def flush_pending_batches(pending_for_ms: int) -> int:
+    """Flush every batch pending for at least `pending_for_ms`; returns how many were published.
+
+    The sweep passes max-wait; tests pass 0 to flush everything now, deterministically.
+    """
+    flushed = 0
+    for match_id, tournament_id in store.overdue_batches(pending_for_ms):
+        if store.flush(match_id, tournament_id, token=None):
+            flushed += 1
+    return flushed
+
+
 @shared_task(ignore_result=True)
 def sweep_overdue_batches() -> int:
     """Flush batches whose flush never ran (worker killed, task lost): SPEC §3.7.
@@ -27,10 +39,7 @@ def sweep_overdue_batches() -> int:
     Run every REALTIME_SWEEP_INTERVAL_S by django-celery-beat; a batch is overdue once it has been
     pending for max-wait, so a latest score reaches clients within max-wait + one sweep interval.
     """
-    flushed = 0
-    for match_id, tournament_id in store.overdue_batches(settings.REALTIME_MAX_WAIT_MS):
-        if store.flush(match_id, tournament_id, token=None):
-            flushed += 1
+    flushed = flush_pending_batches(settings.REALTIME_MAX_WAIT_MS)
     if flushed:
         logger.warning("sweep flushed %d overdue score batch(es)", flushed)
     return flushed

@@ -152,3 +152,15 @@ def test_state_expires():
     store.submit_score(MATCH, TOURNAMENT, 1, score_frame(1))
     ttl = store.client().ttl(store.match_key(MATCH))
     assert 0 < ttl <= store.settings.REALTIME_STATE_TTL_S
+
+
+@pytest.mark.asyncio
+async def test_tests_can_flush_every_pending_batch_deterministically():
+    from realtime.tasks import flush_pending_batches
+
+    async with Listener(store.match_group(MATCH)) as listener:
+        await run(store.submit_score, MATCH, TOURNAMENT, 1, score_frame(4))
+        await run(store.submit_score, MATCH + 1, TOURNAMENT, 1, score_frame(5))
+        assert await run(flush_pending_batches, 0) == 2
+        assert await run(flush_pending_batches, 0) == 0
+        assert (await listener.next())["parsed"]["data"]["participant1_score"] == 4

@@ -6,7 +6,8 @@ import logging
 
 import redis
 from django.db import DatabaseError
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, inline_serializer
 from kombu.exceptions import OperationalError as BrokerError
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, NotAuthenticated, PermissionDenied
@@ -97,7 +98,27 @@ def _match_or_404(match_id: int) -> Match:
     return match
 
 
+# The full state a client needs: the same document as the WebSocket snapshot (docs/protocol.md).
+STATE = {200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT}
+MATCH_STATE = inline_serializer(
+    "MatchState", {"match_id": serializers.IntegerField(), "state": serializers.CharField()}
+)
+SCORES = inline_serializer(
+    "Scores",
+    {
+        "match_id": serializers.IntegerField(),
+        "participant1_score": serializers.IntegerField(),
+        "participant2_score": serializers.IntegerField(),
+        "winner_id": serializers.IntegerField(required=False),
+    },
+)
+DISPUTE = inline_serializer(
+    "DisputeOpened", {"dispute_id": serializers.IntegerField(), "match_id": serializers.IntegerField()}
+)
+
+
 class TournamentDetail(APIView):
+    @extend_schema(responses=STATE)
     def get(self, request, tournament_id: int):
         tournament = Tournament.objects.filter(pk=tournament_id).first()
         if tournament is None:
@@ -110,7 +131,7 @@ class TournamentDetail(APIView):
 class GenerateBracket(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=None)
+    @extend_schema(request=None, responses=STATE)
     def post(self, request, tournament_id: int):
         if not Tournament.objects.filter(pk=tournament_id).exists():
             raise services.NotFound(f"Tournament {tournament_id} does not exist.")
@@ -122,7 +143,7 @@ class GenerateBracket(APIView):
 class StartMatch(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=None)
+    @extend_schema(request=None, responses=MATCH_STATE)
     def post(self, request, match_id: int):
         match = _match_or_404(match_id)
         _require_role(request, match.tournament_id, ORGANIZER, REFEREE)
@@ -135,7 +156,7 @@ class PostScore(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "score"
 
-    @extend_schema(request=ScoreSerializer)
+    @extend_schema(request=ScoreSerializer, responses={202: SCORES})
     def post(self, request, match_id: int):
         scores = _valid(ScoreSerializer, request)
         match = _match_or_404(match_id)
@@ -147,7 +168,7 @@ class PostScore(APIView):
 class CompleteMatch(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=ScoreSerializer)
+    @extend_schema(request=ScoreSerializer, responses=SCORES)
     def post(self, request, match_id: int):
         scores = _valid(ScoreSerializer, request)
         match = _match_or_404(match_id)
@@ -159,7 +180,7 @@ class CompleteMatch(APIView):
 class OpenDispute(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=DisputeSerializer)
+    @extend_schema(request=DisputeSerializer, responses={201: DISPUTE})
     def post(self, request, match_id: int):
         data = _valid(DisputeSerializer, request)
         match = _match_or_404(match_id)
