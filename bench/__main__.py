@@ -15,6 +15,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from datetime import date
 
@@ -25,6 +26,7 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 
+from project import processes  # noqa: E402
 from realtime import broadcast, store  # noqa: E402
 from realtime.tasks import flush_match  # noqa: E402
 
@@ -115,28 +117,11 @@ def broadcasts_per_room_for_a_burst() -> float:
 
 def start_worker() -> subprocess.Popen:
     worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "project",
-            "worker",
-            "--pool",
-            "threads",
-            "--concurrency",
-            "4",
-            "--loglevel",
-            "INFO",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        processes.celery_worker(f"bench-{os.getpid()}@%h"), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     for line in worker.stdout:
-        if " ready." in line:
+        if processes.WORKER_READY in line:
+            threading.Thread(target=worker.stdout.read, daemon=True).start()  # keep the pipe drained
             return worker
     raise RuntimeError("the Celery worker did not start")
 

@@ -17,6 +17,7 @@ from rest_framework.authtoken.models import Token
 
 from realtime import store
 from tournaments import services
+from tournaments.models import Match, Participant, Tournament
 
 from .support import AsgiServer, Workers, child_env
 
@@ -74,3 +75,24 @@ def live_tournament(organizer):
     for match in tournament.matches.filter(round=1):
         services.start_match(match.id)
     return tournament
+
+
+@pytest.fixture
+def private_tournament(db):
+    """A private two-player tournament: (tournament, its match, API tokens by username).
+
+    Members: `private-organizer` (organizer) and `player-a` (participant). `outsider` is not one.
+    """
+    users = {name: get_user_model().objects.create_user(username=name) for name in
+             ("private-organizer", "outsider", "player-a")}  # fmt: skip
+    tournament = services.create_tournament(
+        name="Invite only",
+        game="Go",
+        organizer=users["private-organizer"],
+        participant_names=["A", "B"],
+        visibility=Tournament.Visibility.PRIVATE,
+    )
+    services.generate_bracket(tournament.id)
+    Participant.objects.filter(tournament=tournament, name="A").update(user=users["player-a"])
+    tokens = {name: Token.objects.create(user=user).key for name, user in users.items()}
+    return tournament, Match.objects.get(tournament=tournament), tokens

@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import websockets
 
+from project import processes
 from project.localredis import free_port
 from realtime import events
 
@@ -78,50 +78,13 @@ def child_env(database_path: str, **extra: str) -> dict[str, str]:
     }
 
 
-def start_worker(env: dict[str, str], name: str = "worker") -> Process:
-    return Process(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "project",
-            "worker",
-            "--pool",
-            "threads",
-            "--concurrency",
-            "4",
-            "--loglevel",
-            "INFO",
-            "--hostname",
-            f"{name}-{os.getpid()}-{time.monotonic_ns()}@%h",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        env,
-        ready_line=" ready.",
-    )
+def start_worker(env: dict[str, str]) -> Process:
+    hostname = f"worker-{os.getpid()}-{time.monotonic_ns()}@%h"
+    return Process(processes.celery_worker(hostname), env, ready_line=processes.WORKER_READY)
 
 
 def start_beat(env: dict[str, str], tmp_dir: Path) -> Process:
-    return Process(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "project",
-            "beat",
-            "--loglevel",
-            "INFO",
-            "--scheduler",
-            "django_celery_beat.schedulers:DatabaseScheduler",
-            "--pidfile",
-            str(tmp_dir / "beat.pid"),
-        ],
-        env,
-        ready_line="beat: Starting",
-    )
+    return Process(processes.celery_beat(str(tmp_dir / "beat.pid")), env, ready_line=processes.BEAT_READY)
 
 
 class Workers:
@@ -146,26 +109,7 @@ class Workers:
 class AsgiServer:
     def __init__(self, env: dict[str, str]) -> None:
         self.port = free_port()
-        self.process = Process(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "project.asgi:application",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--lifespan",
-                "off",
-                "--ws-max-size",
-                "65536",
-                "--log-level",
-                "info",
-            ],
-            env,
-            ready_line="Uvicorn running",
-        )
+        self.process = Process(processes.asgi_server("127.0.0.1", self.port), env, ready_line=processes.ASGI_READY)
 
     @property
     def http_url(self) -> str:

@@ -10,7 +10,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from tournaments import services
-from tournaments.models import Match, Tournament
+from tournaments.models import Match
 
 pytestmark = pytest.mark.django_db
 
@@ -170,18 +170,15 @@ def test_referees_can_score_but_not_regenerate_the_bracket(live_match):
     assert api.post(f"/api/tournaments/{live_match.tournament_id}/bracket/").status_code == 403
 
 
-def test_private_tournaments_are_hidden_from_non_members(organizer, stranger):
-    tournament = services.create_tournament(
-        name="Closed",
-        game="Go",
-        organizer=organizer,
-        participant_names=["A", "B"],
-        visibility=Tournament.Visibility.PRIVATE,
-    )
-    assert client_for().get(f"/api/tournaments/{tournament.id}/").status_code == 403
-    assert client_for(stranger).get(f"/api/tournaments/{tournament.id}/").status_code == 403
-    assert client_for(organizer).get(f"/api/tournaments/{tournament.id}/").status_code == 200
-    assert client_for().get(f"/tournaments/{tournament.id}/").status_code == 404
+def test_private_tournaments_are_hidden_from_non_members(private_tournament):
+    tournament, match, tokens = private_tournament
+    outsider, organizer = APIClient(), APIClient()
+    outsider.credentials(HTTP_AUTHORIZATION=f"Token {tokens['outsider']}")
+    organizer.credentials(HTTP_AUTHORIZATION=f"Token {tokens['private-organizer']}")
+    assert APIClient().get(f"/api/tournaments/{tournament.id}/").status_code == 403
+    assert outsider.get(f"/api/tournaments/{tournament.id}/").status_code == 403
+    assert organizer.get(f"/api/tournaments/{tournament.id}/").status_code == 200
+    assert APIClient().get(f"/tournaments/{tournament.id}/").status_code == 404
 
 
 def test_the_openapi_schema_is_served():

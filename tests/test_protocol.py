@@ -7,11 +7,9 @@ import json
 import pytest
 import websockets
 from asgiref.sync import sync_to_async
-from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
 
 from tournaments import services
-from tournaments.models import Match, Participant, Tournament
+from tournaments.models import Match
 
 from .support import Spectator, is_type
 
@@ -82,26 +80,8 @@ async def test_unknown_rooms_close_with_4404(asgi_server):
         assert spectator.frames == []
 
 
-def make_private_tournament():
-    organizer = get_user_model().objects.create_user(username="private-organizer")
-    outsider = get_user_model().objects.create_user(username="outsider")
-    tournament = services.create_tournament(
-        name="Invite only",
-        game="Go",
-        organizer=organizer,
-        participant_names=["A", "B"],
-        visibility=Tournament.Visibility.PRIVATE,
-    )
-    services.generate_bracket(tournament.id)
-    player = get_user_model().objects.create_user(username="player-a")
-    Participant.objects.filter(tournament=tournament, name="A").update(user=player)
-    match = Match.objects.get(tournament=tournament)
-    tokens = {user.username: Token.objects.create(user=user).key for user in (organizer, outsider, player)}
-    return tournament, match, tokens
-
-
-async def test_private_tournaments_admit_members_only(asgi_server):
-    tournament, match, tokens = await sync_to_async(make_private_tournament)()
+async def test_private_tournaments_admit_members_only(asgi_server, private_tournament):
+    tournament, match, tokens = private_tournament
     for path in (f"ws/tournament/{tournament.id}/", f"ws/match/{match.id}/"):
         for headers, expected in [
             (None, 4403),
