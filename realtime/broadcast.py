@@ -86,6 +86,32 @@ def dispute_created(*, match_id: int, tournament_id: int, dispute_id: int, reaso
     _after_commit(partial(store.emit_match_event, match_id, tournament_id, frame))
 
 
+def dispute_resolved(
+    *,
+    match_id: int,
+    tournament_id: int,
+    dispute_id: int,
+    state: str,
+    participant1_score: int,
+    participant2_score: int,
+    winner_id: int | None,
+) -> None:
+    """The match is back to `state` with this (possibly corrected) result."""
+    frame = template(
+        Event.DISPUTE_RESOLVED,
+        {
+            "match_id": match_id,
+            "tournament_id": tournament_id,
+            "dispute_id": dispute_id,
+            "state": state,
+            "participant1_score": participant1_score,
+            "participant2_score": participant2_score,
+            "winner_id": winner_id,
+        },
+    )
+    _after_commit(partial(store.emit_match_event, match_id, tournament_id, frame))
+
+
 def tournament_event(event: Event, *, tournament_id: int, **data: Any) -> None:
     """bracket_generated, bracket_updated, tournament_completed: to the tournament room."""
     if event in MATCH_EVENTS:
@@ -103,4 +129,5 @@ amatch_started = sync_to_async(match_started)
 ascore_changed = sync_to_async(score_changed)
 amatch_completed = sync_to_async(match_completed)
 adispute_created = sync_to_async(dispute_created)
+adispute_resolved = sync_to_async(dispute_resolved)
 atournament_event = sync_to_async(tournament_event)

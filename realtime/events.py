@@ -20,6 +20,7 @@ class Event(StrEnum):
     SCORE_UPDATED = "score_updated"
     MATCH_COMPLETED = "match_completed"
     DISPUTE_CREATED = "dispute_created"
+    DISPUTE_RESOLVED = "dispute_resolved"
     # tournament events: data has tournament_id, sequence (the tournament's)
     BRACKET_GENERATED = "bracket_generated"
     BRACKET_UPDATED = "bracket_updated"
@@ -46,6 +47,18 @@ REQUIRED_FIELDS: dict[Event, frozenset[str]] = {
         {"match_id", "tournament_id", "sequence", "participant1_score", "participant2_score", "winner_id"}
     ),
     Event.DISPUTE_CREATED: frozenset({"match_id", "tournament_id", "sequence", "dispute_id", "reason"}),
+    Event.DISPUTE_RESOLVED: frozenset(
+        {
+            "match_id",
+            "tournament_id",
+            "sequence",
+            "dispute_id",
+            "state",
+            "participant1_score",
+            "participant2_score",
+            "winner_id",
+        }
+    ),
     Event.BRACKET_GENERATED: frozenset({"tournament_id", "sequence", "matches"}),
     Event.BRACKET_UPDATED: frozenset({"tournament_id", "sequence", "matches"}),
     Event.TOURNAMENT_COMPLETED: frozenset({"tournament_id", "sequence", "winner_id", "runner_up_id"}),

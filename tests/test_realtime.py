@@ -196,3 +196,24 @@ async def test_an_idle_socket_outlives_redis_client_timeouts_and_still_receives(
     assert not match_room.closed.is_set()
     await complete(match, 1, 0)
     await match_room.wait_for(is_type("match_completed", match_id=match.id))
+
+
+async def test_a_corrected_result_reaches_both_rooms_after_the_completion(asgi_server, live_tournament, organizer):
+    match = await sync_to_async(first_live_match)(live_tournament)
+    tournament_room, match_room = await watch(asgi_server, match)
+    await complete(match, 3, 1)
+    dispute = await sync_to_async(services.open_dispute)(match.id, organizer, "wrong score")
+    await sync_to_async(services.resolve_dispute)(dispute.id, organizer, "replay", 1, 3)
+    for spectator in (tournament_room, match_room):
+        resolved = await spectator.wait_for(is_type("dispute_resolved", match_id=match.id))
+        assert resolved["data"]["winner_id"] == match.participant2_id
+        assert resolved["data"]["state"] == "completed"
+        types = [f["type"] for f in spectator.match_frames(match.id)]
+        assert types == ["match_completed", "dispute_created", "dispute_resolved"]
+    # the corrected winner moved into the next match (tournament room only)
+    await tournament_room.wait_for(
+        lambda f: (
+            f["type"] == "bracket_updated"
+            and any(m["participant1_id"] == match.participant2_id for m in f["data"]["matches"] if m["round"] == 2)
+        )
+    )

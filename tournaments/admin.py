@@ -73,8 +73,20 @@ class MatchAdmin(admin.ModelAdmin):
 
 @admin.register(Dispute)
 class DisputeAdmin(admin.ModelAdmin):
-    list_display = ["match", "status", "opened_by", "created_at"]
+    list_display = ["match", "status", "opened_by", "created_at", "resolved_by"]
     list_filter = ["status"]
+    readonly_fields = ["resolved_by", "resolved_at"]
+    actions = ["keep_results"]
+
+    @admin.action(description="Resolve: keep the match result as it is")
+    def keep_results(self, request, queryset):
+        _run(
+            self,
+            request,
+            queryset,
+            lambda d: services.resolve_dispute(d.id, request.user, f"Result kept by {request.user}."),
+            "Disputes resolved",
+        )
 
 
 admin.site.register(Participant)

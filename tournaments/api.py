@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from . import selectors, services
-from .models import MAX_SCORE, Match, Tournament, TournamentRole
+from .models import MAX_SCORE, Dispute, Match, Tournament, TournamentRole
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +76,14 @@ class DisputeSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000, allow_blank=False, trim_whitespace=True)
 
 
+class ResolutionSerializer(serializers.Serializer):
+    """Keep the result (no scores) or correct it (both scores)."""
+
+    resolution = serializers.CharField(max_length=2000, allow_blank=False, trim_whitespace=True)
+    participant1_score = StrictIntegerField(min_value=0, max_value=MAX_SCORE, required=False)
+    participant2_score = StrictIntegerField(min_value=0, max_value=MAX_SCORE, required=False)
+
+
 def _valid(serializer_class, request) -> dict:
     if not isinstance(request.data, dict):
         raise serializers.ValidationError({"non_field_errors": ["Expected a JSON object."]})
@@ -110,6 +118,17 @@ SCORES = inline_serializer(
         "participant1_score": serializers.IntegerField(),
         "participant2_score": serializers.IntegerField(),
         "winner_id": serializers.IntegerField(required=False),
+    },
+)
+RESOLVED = inline_serializer(
+    "DisputeResolved",
+    {
+        "dispute_id": serializers.IntegerField(),
+        "match_id": serializers.IntegerField(),
+        "state": serializers.CharField(),
+        "participant1_score": serializers.IntegerField(),
+        "participant2_score": serializers.IntegerField(),
+        "winner_id": serializers.IntegerField(allow_null=True),
     },
 )
 DISPUTE = inline_serializer(
@@ -193,3 +212,33 @@ class OpenDispute(APIView):
             _require_role(request, match.tournament_id, ORGANIZER, REFEREE)
         dispute = services.open_dispute(match_id, request.user, data["reason"])
         return Response({"dispute_id": dispute.id, "match_id": match_id}, status=status.HTTP_201_CREATED)
+
+
+class ResolveDispute(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=ResolutionSerializer, responses=RESOLVED)
+    def post(self, request, dispute_id: int):
+        data = _valid(ResolutionSerializer, request)
+        dispute = Dispute.objects.select_related("match").filter(pk=dispute_id).first()
+        if dispute is None:
+            raise services.NotFound(f"Dispute {dispute_id} does not exist.")
+        _require_role(request, dispute.match.tournament_id, ORGANIZER)
+        services.resolve_dispute(
+            dispute_id,
+            request.user,
+            data["resolution"],
+            data.get("participant1_score"),
+            data.get("participant2_score"),
+        )
+        match = Match.objects.get(pk=dispute.match_id)
+        return Response(
+            {
+                "dispute_id": dispute_id,
+                "match_id": match.id,
+                "state": match.state,
+                "participant1_score": match.participant1_score,
+                "participant2_score": match.participant2_score,
+                "winner_id": match.winner_id,
+            }
+        )

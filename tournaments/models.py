@@ -144,10 +144,17 @@ class Dispute(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
     resolution = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     resolved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            # one open dispute per match: the match is "disputed" until it is resolved
+            models.UniqueConstraint(fields=["match"], condition=Q(status="open"), name="one_open_dispute_per_match"),
+        ]
 
     def __str__(self) -> str:
         return f"Dispute on {self.match}: {self.status}"

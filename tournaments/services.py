@@ -193,6 +193,10 @@ def complete_match(match_id: int, participant1_score: int, participant2_score: i
 
 
 def _advance_winner(match: Match) -> None:
+    """Put the match's winner into its slot of the next match; the final completes the tournament.
+
+    Also used when a dispute corrects a result: refused (409) once the next match has started.
+    """
     loser_id = match.participant2_id if match.winner_id == match.participant1_id else match.participant1_id
     next_round, next_position, slot = bracket.next_slot(match.round, match.position)
     next_match = (
@@ -204,7 +208,7 @@ def _advance_winner(match: Match) -> None:
         tournament = _locked_tournament(match.tournament_id)
         tournament.status = Tournament.Status.COMPLETED
         tournament.winner_id = match.winner_id
-        tournament.completed_at = timezone.now()
+        tournament.completed_at = tournament.completed_at or timezone.now()
         tournament.save(update_fields=["status", "winner", "completed_at"])
         broadcast.tournament_event(
             Event.TOURNAMENT_COMPLETED,
@@ -213,6 +217,8 @@ def _advance_winner(match: Match) -> None:
             runner_up_id=loser_id,
         )
         return
+    if next_match.state != Match.State.SCHEDULED:
+        raise Conflict(f"The next match has already started ({next_match.state}); the bracket can no longer change.")
     # Only this slot's column is written, so two sibling matches completing at once cannot
     # overwrite each other's winner even where row locks are not available.
     Match.objects.filter(pk=next_match.pk).update(**{f"participant{slot}_id": match.winner_id})
@@ -235,4 +241,73 @@ def open_dispute(match_id: int, opened_by, reason: str) -> Dispute:
         broadcast.dispute_created(
             match_id=match.id, tournament_id=match.tournament_id, dispute_id=dispute.id, reason=reason
         )
+    return dispute
+
+
+def resolve_dispute(
+    dispute_id: int,
+    resolved_by,
+    resolution: str,
+    participant1_score: int | None = None,
+    participant2_score: int | None = None,
+) -> Dispute:
+    """Close a dispute, keeping the result (no scores) or correcting it (both scores).
+
+    The match returns to what it was: live, or completed. Correcting a completed match may change
+    its winner, who then replaces the old one in the next match, unless that match has started.
+    """
+    correcting = participant1_score is not None or participant2_score is not None
+    if correcting:
+        if participant1_score is None or participant2_score is None:
+            raise DomainError("Give both scores to correct the result, or neither to keep it.")
+        _check_scores(participant1_score, participant2_score)
+    resolution = resolution.strip()
+    if not resolution:
+        raise DomainError("Say how the dispute was resolved.")
+    with transaction.atomic():
+        dispute = Dispute.objects.select_for_update().filter(pk=dispute_id).first()
+        if dispute is None:
+            raise NotFound(f"Dispute {dispute_id} does not exist.")
+        if dispute.status != Dispute.Status.OPEN:
+            raise Conflict("This dispute is already resolved.")
+        match = _locked_match(dispute.match_id)
+        was_completed = match.winner_id is not None
+        if correcting:
+            if was_completed:
+                if participant1_score == participant2_score:
+                    raise DomainError("A match cannot end in a tie in single elimination.")
+                winner_id = match.participant1_id if participant1_score > participant2_score else match.participant2_id
+                winner_changed = winner_id != match.winner_id
+                match.winner_id = winner_id
+                if winner_changed:
+                    _advance_winner(match)
+            match.participant1_score = participant1_score
+            match.participant2_score = participant2_score
+            match.score_version = F("score_version") + 1
+        match.state = Match.State.COMPLETED if was_completed else Match.State.LIVE
+        match.save()
+        match.refresh_from_db(fields=["score_version"])
+        dispute.status = Dispute.Status.RESOLVED
+        dispute.resolution = resolution
+        dispute.resolved_by = resolved_by
+        dispute.resolved_at = timezone.now()
+        dispute.save(update_fields=["status", "resolution", "resolved_by", "resolved_at"])
+        broadcast.dispute_resolved(
+            match_id=match.id,
+            tournament_id=match.tournament_id,
+            dispute_id=dispute.id,
+            state=match.state,
+            participant1_score=match.participant1_score,
+            participant2_score=match.participant2_score,
+            winner_id=match.winner_id,
+        )
+        if correcting and not was_completed:
+            # the live stream continues from the corrected score (latest-wins state in Redis too)
+            broadcast.score_changed(
+                match_id=match.id,
+                tournament_id=match.tournament_id,
+                version=match.score_version,
+                participant1_score=match.participant1_score,
+                participant2_score=match.participant2_score,
+            )
     return dispute

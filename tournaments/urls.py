@@ -9,6 +9,7 @@ api_urlpatterns = [
     path("matches/<int:match_id>/score/", api.PostScore.as_view(), name="api-match-score"),
     path("matches/<int:match_id>/complete/", api.CompleteMatch.as_view(), name="api-match-complete"),
     path("matches/<int:match_id>/disputes/", api.OpenDispute.as_view(), name="api-match-disputes"),
+    path("disputes/<int:dispute_id>/resolve/", api.ResolveDispute.as_view(), name="api-dispute-resolve"),
 ]
 
 page_urlpatterns = [
