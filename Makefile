@@ -17,12 +17,14 @@ $(BIN)/.installed: requirements.txt
 
 venv: $(BIN)/.installed
 
-## run: Redis, migrations, demo data, ASGI server, Celery worker and beat; prints the live page URL.
+## run: Redis, migrations, demo data, ASGI server, Celery worker and beat, and a simulated live demo;
+## prints the live page URL.
 run: venv
 	mkdir -p .data
 	$(BIN)/python manage.py migrate --noinput
 	PATH="$(CURDIR)/$(BIN):$$PATH" SITE_URL=http://$(HOST):$(PORT) WEB_HOST=$(HOST) WEB_PORT=$(PORT) \
-		$(BIN)/python -m project.localredis --data-dir .data/redis -- $(BIN)/honcho start -f Procfile
+		$(BIN)/python -m project.localredis --data-dir .data/redis -- \
+		sh -c '$(BIN)/python manage.py seed_demo && exec $(BIN)/honcho start -f Procfile' 
 
 ## test: the whole suite against real Redis, real Celery workers, real ASGI servers.
 test: venv
