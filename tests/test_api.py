@@ -214,3 +214,34 @@ def test_fuzzed_raw_bytes_never_get_a_500(organizer, live_match, raw):
     response = client_for(organizer).post(f"/api/matches/{live_match.id}/score/", raw, content_type="application/json")
     assert response.status_code < 500, response.content
     assert Match.objects.get(pk=live_match.id).score_version == 0 or response.status_code == 202
+
+
+def test_score_posts_are_throttled_per_token(organizer, live_match, monkeypatch):
+    from django.core.cache import cache
+    from rest_framework.throttling import ScopedRateThrottle
+
+    monkeypatch.setitem(ScopedRateThrottle.THROTTLE_RATES, "score", "3/min")
+    cache.delete(f"throttle_score_{organizer.pk}")
+    api = client_for(organizer)
+    codes = [
+        api.post(
+            f"/api/matches/{live_match.id}/score/", {"participant1_score": n, "participant2_score": 0}, format="json"
+        ).status_code
+        for n in range(5)
+    ]
+    assert codes == [202, 202, 202, 429, 429]
+    response = api.post(
+        f"/api/matches/{live_match.id}/score/", {"participant1_score": 9, "participant2_score": 0}, format="json"
+    )
+    assert response.json()["error"]["code"] == "throttled"
+    assert Match.objects.get(pk=live_match.id).participant1_score == 2
+    # another organizer's token has its own budget
+    other = get_user_model().objects.create_user(username="co-organizer")
+    live_match.tournament.roles.create(user=other, role="organizer")
+    cache.delete(f"throttle_score_{other.pk}")
+    assert (
+        client_for(other)
+        .post(f"/api/matches/{live_match.id}/score/", {"participant1_score": 3, "participant2_score": 0}, format="json")
+        .status_code
+        == 202
+    )
