@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint bench venv clean
+.PHONY: run test lint bench venv browser clean
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +26,8 @@ run: venv
 		$(BIN)/python -m project.localredis --data-dir .data/redis -- \
 		sh -c '$(BIN)/python manage.py seed_demo && exec $(BIN)/honcho start -f Procfile' 
 
-## test: the whole suite against real Redis, real Celery workers, real ASGI servers.
-test: venv
+## test: the whole suite against real Redis, real Celery workers, real ASGI servers, real Chromium.
+test: venv browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m project.localredis --port 0 -- $(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -40,3 +40,11 @@ bench: venv
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache
+
+# The page tests drive Debian's Chromium (Playwright cannot download a browser here). Installed with
+# apt when missing and we may (root or passwordless sudo); otherwise say what to install.
+browser:
+	@if [ -n "$$CHROMIUM_BIN" ] || command -v chromium >/dev/null 2>&1; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO=sudo; \
+	else echo "The page tests need Chromium: install Debian's 'chromium' package or set CHROMIUM_BIN." >&2; exit 1; fi; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null

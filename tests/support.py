@@ -107,8 +107,8 @@ class Workers:
 
 
 class AsgiServer:
-    def __init__(self, env: dict[str, str]) -> None:
-        self.port = free_port()
+    def __init__(self, env: dict[str, str], port: int | None = None) -> None:
+        self.port = port or free_port()
         self.process = Process(processes.asgi_server("127.0.0.1", self.port), env, ready_line=processes.ASGI_READY)
 
     @property

@@ -39,6 +39,9 @@
       var h = document.createElement("h2");
       h.textContent = roundTitle(r, rounds);
       column.appendChild(h);
+      var list = document.createElement("div");
+      list.className = "matches";
+      column.appendChild(list);
       matches.filter(function (m) { return m.round === r; })
         .sort(function (a, b) { return a.position - b.position; })
         .forEach(function (m) {
@@ -51,7 +54,7 @@
           s.className = "state";
           s.textContent = m.state;
           card.appendChild(s);
-          column.appendChild(card);
+          list.appendChild(card);
         });
       root.appendChild(column);
     }
@@ -89,6 +92,10 @@
             participant1_score: d.participant1_score, participant2_score: d.participant2_score });
           break;
         case "dispute_created": if (m) m.state = "disputed"; break;
+        case "dispute_resolved":
+          if (m) Object.assign(m, { state: d.state, winner_id: d.winner_id,
+            participant1_score: d.participant1_score, participant2_score: d.participant2_score });
+          break;
         case "bracket_generated": state.matches = {}; mergeMatches(d.matches); break;
         case "bracket_updated": mergeMatches(d.matches); break;
         case "tournament_completed": state.tournament.winner_id = d.winner_id; state.tournament.status = "completed"; break;
