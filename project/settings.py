@@ -176,6 +176,10 @@ CELERY_BEAT_SCHEDULE = {
     }
 }
 REALTIME_STATE_TTL_S = int(os.environ.get("REALTIME_STATE_TTL_S", str(7 * 24 * 3600)))
+# Resuming clients are replayed what they missed from the tournament's history: the last
+# REALTIME_HISTORY_LENGTH frames, none older than REALTIME_HISTORY_AGE_S. Beyond that: a snapshot.
+REALTIME_HISTORY_LENGTH = int(os.environ.get("REALTIME_HISTORY_LENGTH", "1000"))
+REALTIME_HISTORY_AGE_S = int(os.environ.get("REALTIME_HISTORY_AGE_S", "600"))
 # WebSocket clients: frames per second allowed from one client, and burst.
 REALTIME_CLIENT_RATE = float(os.environ.get("REALTIME_CLIENT_RATE", "10"))
 REALTIME_CLIENT_BURST = int(os.environ.get("REALTIME_CLIENT_BURST", "30"))

@@ -120,9 +120,12 @@ def tournament_event(event: Event, *, tournament_id: int, **data: Any) -> None:
     _after_commit(partial(store.emit_tournament_event, tournament_id, frame))
 
 
-def sequences(tournament_id: int, match_ids: list[int]) -> tuple[int, dict[int, int]]:
-    """Latest published sequence of the tournament and of each of its matches."""
-    return store.sequences(tournament_id, match_ids)
+Position = store.Position
+
+
+def position(tournament_id: int, match_ids: list[int]) -> Position:
+    """The tournament's epoch and the latest published sequence of it and of each of the matches."""
+    return store.position(tournament_id, match_ids)
 
 
 amatch_started = sync_to_async(match_started)

@@ -9,8 +9,10 @@ or reordered frames, whatever the interleaving of publishers.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
+from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -20,6 +22,7 @@ from tournaments import selectors
 
 from . import store
 from .events import Control, error_frame, frame
+from .resume import ResumeRequest, missed_frames
 
 # Close codes (docs/protocol.md): 4403 and 4404 mean "do not reconnect".
 CLOSE_FORBIDDEN = 4403
@@ -67,9 +70,37 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
         self.group = self.group_name()
         await self.channel_layer.group_add(self.group, self.channel_name)
+        resume = self.resume_param()
+        if resume is not None and await self.replay(resume):
+            return
         snapshot = await database_sync_to_async(self.snapshot)()
+        snapshot["resume_failed"] = resume is not None
         self.last_sequence = self.sequences_of(snapshot)
         await self.send(text_data=frame(Control.SNAPSHOT, snapshot))
+
+    def resume_param(self) -> str | None:
+        """The `?resume=` a reconnecting client sent, if any (docs/protocol.md "Resuming")."""
+        values = parse_qs(self.scope.get("query_string", b"").decode("latin-1")).get("resume")
+        return values[0] if values else None
+
+    async def replay(self, raw: str) -> bool:
+        """Send what the client missed, if the history still holds all of it."""
+        try:
+            request = ResumeRequest.parse(raw)
+        except ValueError as error:
+            await self.send(text_data=error_frame("bad_resume", f"{error}; sending a snapshot instead."))
+            return False
+        tournament_id, match_ids, streams = await database_sync_to_async(self.room_streams)()
+        position, history = await asyncio.to_thread(store.history, tournament_id, match_ids)
+        position = store.Position(position.epoch, {k: v for k, v in position.sequences.items() if k in streams})
+        frames = missed_frames(request, position, history)
+        if frames is None:
+            return False
+        await self.send(text_data=frame(Control.RESUMED, {"epoch": position.epoch, "replayed": len(frames)}))
+        for text in frames:
+            await self.send(text_data=text)
+        self.last_sequence = dict(position.sequences)
+        return True
 
     async def disconnect(self, code: int) -> None:
         if self.group:
@@ -123,6 +154,10 @@ class RoomConsumer(AsyncWebsocketConsumer):
     def snapshot(self) -> dict:
         raise NotImplementedError
 
+    def room_streams(self) -> tuple[int, list[int], set[str]]:
+        """(tournament id, match ids, the streams this room delivers)."""
+        raise NotImplementedError
+
     @staticmethod
     def sequences_of(snapshot: dict) -> dict[str, int]:
         raise NotImplementedError
@@ -136,7 +171,11 @@ class TournamentConsumer(RoomConsumer):
         return store.tournament_group(self.room_id)
 
     def snapshot(self) -> dict:
-        return selectors.tournament_detail(self.room_id)
+        return selectors.tournament_detail(self.room_id, as_published=True)
+
+    def room_streams(self) -> tuple[int, list[int], set[str]]:
+        match_ids = selectors.match_ids(self.room_id)
+        return self.room_id, match_ids, {store.tournament_stream(self.room_id), *map(store.match_stream, match_ids)}
 
     @staticmethod
     def sequences_of(snapshot: dict) -> dict[str, int]:
@@ -155,7 +194,10 @@ class MatchConsumer(RoomConsumer):
         return store.match_group(self.room_id)
 
     def snapshot(self) -> dict:
-        return selectors.match_detail(self.room_id)
+        return selectors.match_detail(self.room_id, as_published=True)
+
+    def room_streams(self) -> tuple[int, list[int], set[str]]:
+        return selectors.tournament_of_match(self.room_id), [self.room_id], {store.match_stream(self.room_id)}
 
     @staticmethod
     def sequences_of(snapshot: dict) -> dict[str, int]:

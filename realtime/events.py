@@ -31,6 +31,7 @@ class Control(StrEnum):
     """Frames that are not domain events."""
 
     SNAPSHOT = "snapshot"
+    RESUMED = "resumed"
     PONG = "pong"
     ERROR = "error"
 
@@ -84,6 +85,7 @@ class FrameTemplate:
 
     head: str
     tail: str
+    shows_score: bool = False  # the frame carries the match's score (what clients display after it)
 
     def render(self, sequence: int) -> str:
         return f"{self.head}{sequence}{self.tail}"
@@ -97,7 +99,9 @@ def template(event: Event, data: dict[str, Any]) -> FrameTemplate:
     if "sequence" in data:
         raise ValueError("sequence is assigned by Redis, not by the caller")
     body = json.dumps(data, separators=(",", ":"))
-    return FrameTemplate(head=f'{{"type":"{event}","data":{{"sequence":', tail=f",{body[1:]}}}")
+    return FrameTemplate(
+        head=f'{{"type":"{event}","data":{{"sequence":', tail=f",{body[1:]}}}", shows_score="participant1_score" in data
+    )
 
 
 def validate(text: str) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 Keys (all under `rt:`, all expiring; idle matches cost nothing):
   rt:match:<id>        hash   seq, token, pending, since, done, ver, tid, head, tail
-  rt:tournament:<id>   hash   seq
+  rt:tournament:<id>   hash   seq, epoch (changes only if the realtime state was lost)
+  rt:history:<id>      stream the tournament's recent frames: s (stream), q (sequence), f (frame)
   rt:pending           zset   "<match_id>:<tournament_id>" -> when its pending batch opened (ms)
 
 Every script that assigns a sequence also PUBLISHes the frame carrying it, in the same atomic step,
@@ -15,7 +16,8 @@ never publish a score after the completion (docs/architecture.md).
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 
 import redis
 from django.conf import settings
@@ -35,6 +37,10 @@ def match_key(match_id: int) -> str:
 
 def tournament_key(tournament_id: int) -> str:
     return f"{KEY_PREFIX}tournament:{tournament_id}"
+
+
+def history_key(tournament_id: int) -> str:
+    return f"{KEY_PREFIX}history:{tournament_id}"
 
 
 def match_stream(match_id: int) -> str:
@@ -68,16 +74,31 @@ def _pending_member(match_id: int, tournament_id: int) -> str:
     return f"{match_id}:{tournament_id}"
 
 
-# Shared by every script that publishes: ARGV[1] stream, ARGV[2] and ARGV[3] pub/sub channels of the rooms ('' for
-# none), ARGV[4] TTL of the state hash in seconds. Script-specific arguments start at ARGV[5].
+# Shared by every script that publishes. KEYS: the state hash holding `seq` first, the tournament
+# hash and the tournament's history stream last. ARGV[1] stream, ARGV[2] and ARGV[3] pub/sub
+# channels of the rooms ('' for none), ARGV[4] TTL of the state in seconds, ARGV[5] history length,
+# ARGV[6] history age in ms. Script-specific arguments start at ARGV[7].
+# Every published frame is also appended to the tournament's history (for resuming clients), so
+# history order is publish order; the epoch is set once and survives as long as the state does.
+# The last published frame that carries a score is kept as `shown`: what every client displays at
+# that sequence, which snapshots must agree with.
 _PRELUDE = """
 local stream, room1, room2, ttl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
-local function publish(head, tail)
+local history_length, history_age = tonumber(ARGV[5]), tonumber(ARGV[6])
+local tournament_key, history_key = KEYS[#KEYS - 1], KEYS[#KEYS]
+local function publish(head, tail, shows_score)
   local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-  local message = cjson.encode({type = 'realtime.frame', stream = stream, sequence = seq,
-                                frame = head .. seq .. tail})
+  local frame = head .. seq .. tail
+  if shows_score then redis.call('HSET', KEYS[1], 'shown', frame) end
+  local message = cjson.encode({type = 'realtime.frame', stream = stream, sequence = seq, frame = frame})
   redis.call('PUBLISH', room1, message)
   if room2 ~= '' then redis.call('PUBLISH', room2, message) end
+  local t = redis.call('TIME')
+  redis.call('HSETNX', tournament_key, 'epoch', t[1] .. '-' .. t[2])
+  redis.call('EXPIRE', tournament_key, ttl)
+  redis.call('XADD', history_key, 'MAXLEN', history_length, '*', 's', stream, 'q', seq, 'f', frame)
+  redis.call('XTRIM', history_key, 'MINID', (tonumber(t[1]) * 1000 - history_age) .. '-0')
+  redis.call('EXPIRE', history_key, ttl)
   return seq
 end
 """
@@ -109,11 +130,11 @@ return {'schedule', token, delay}
 
 # Publish the pending score if the caller's token is still current ('' = whatever is pending: the
 # sweep). A second run of the same task finds nothing pending and does nothing.
-# KEYS: match hash, pending zset. ARGV[5..]: pending member, token. Returns the sequence, or 0.
+# KEYS: match hash, pending zset, (prelude's). ARGV[7..]: pending member, token. Returns the sequence, or 0.
 _FLUSH = (
     _PRELUDE
     + """
-local member, token = ARGV[5], ARGV[6]
+local member, token = ARGV[7], ARGV[8]
 local st = redis.call('HMGET', KEYS[1], 'done', 'pending', 'token', 'head', 'tail')
 if st[1] == '1' or st[2] ~= '1' then
   redis.call('ZREM', KEYS[2], member)
@@ -123,34 +144,35 @@ if token ~= '' and token ~= st[3] then return 0 end
 redis.call('HSET', KEYS[1], 'pending', '0')
 redis.call('ZREM', KEYS[2], member)
 redis.call('EXPIRE', KEYS[1], ttl)
-return publish(st[4], st[5])
+return publish(st[4], st[5], true)
 """
 )
 
 # Completion: publish the pending score (if any) and then match_completed, mark the match done so
-# no later flush or update publishes anything. KEYS: match hash, pending zset.
-# ARGV[5..]: pending member, head, tail of match_completed. Returns the sequences published, in order.
+# no later flush or update publishes anything. KEYS: match hash, pending zset, (prelude's).
+# ARGV[7..]: pending member, head, tail of match_completed. Returns the sequences published, in order.
 _COMPLETE = (
     _PRELUDE
     + """
-local member, head, tail = ARGV[5], ARGV[6], ARGV[7]
+local member, head, tail = ARGV[7], ARGV[8], ARGV[9]
 local st = redis.call('HMGET', KEYS[1], 'done', 'pending', 'head', 'tail')
 if st[1] == '1' then return {} end
 local published = {}
-if st[2] == '1' then published[#published + 1] = publish(st[3], st[4]) end
+if st[2] == '1' then published[#published + 1] = publish(st[3], st[4], true) end
 redis.call('HSET', KEYS[1], 'done', '1', 'pending', '0')
 redis.call('ZREM', KEYS[2], member)
-published[#published + 1] = publish(head, tail)
+published[#published + 1] = publish(head, tail, true)
 redis.call('EXPIRE', KEYS[1], ttl)
 return published
 """
 )
 
-# Any other event: next sequence of the hash, publish. KEYS: state hash. ARGV[5..]: head, tail.
+# Any other event: next sequence of the hash, publish. KEYS: state hash, (prelude's).
+# ARGV[7..]: head, tail, '1' if the frame carries the match's score.
 _EMIT = (
     _PRELUDE
     + """
-local seq = publish(ARGV[5], ARGV[6])
+local seq = publish(ARGV[7], ARGV[8], ARGV[9] == '1')
 redis.call('EXPIRE', KEYS[1], ttl)
 return seq
 """
@@ -202,13 +224,23 @@ def _scripts() -> dict[str, redis.commands.core.Script]:
     }
 
 
-def _match_args(match_id: int, tournament_id: int) -> list:
+def _publish_args(stream: str, tournament_id: int, second_room: str) -> list:
     return [
-        match_stream(match_id),
+        stream,
         group_channel(tournament_group(tournament_id)),
-        group_channel(match_group(match_id)),
+        group_channel(second_room) if second_room else "",
         settings.REALTIME_STATE_TTL_S,
+        settings.REALTIME_HISTORY_LENGTH,
+        settings.REALTIME_HISTORY_AGE_S * 1000,
     ]
+
+
+def _match_args(match_id: int, tournament_id: int) -> list:
+    return _publish_args(match_stream(match_id), tournament_id, match_group(match_id))
+
+
+def _match_keys(match_id: int, tournament_id: int) -> list[str]:
+    return [match_key(match_id), PENDING_KEY, tournament_key(tournament_id), history_key(tournament_id)]
 
 
 def submit_score(match_id: int, tournament_id: int, version: int, frame: FrameTemplate) -> Submitted:
@@ -232,7 +264,7 @@ def flush(match_id: int, tournament_id: int, token: int | None) -> int:
     """Publish the match's pending score if `token` is current (None: whatever is pending)."""
     return int(
         _scripts()["flush"](
-            keys=[match_key(match_id), PENDING_KEY],
+            keys=_match_keys(match_id, tournament_id),
             args=[
                 *_match_args(match_id, tournament_id),
                 _pending_member(match_id, tournament_id),
@@ -245,7 +277,7 @@ def flush(match_id: int, tournament_id: int, token: int | None) -> int:
 def complete(match_id: int, tournament_id: int, frame: FrameTemplate) -> list[int]:
     """Publish the pending score, then `frame` (match_completed); close the match to updates."""
     published = _scripts()["complete"](
-        keys=[match_key(match_id), PENDING_KEY],
+        keys=_match_keys(match_id, tournament_id),
         args=[*_match_args(match_id, tournament_id), _pending_member(match_id, tournament_id), frame.head, frame.tail],
     )
     return [int(seq) for seq in published]
@@ -254,21 +286,20 @@ def complete(match_id: int, tournament_id: int, frame: FrameTemplate) -> list[in
 def emit_match_event(match_id: int, tournament_id: int, frame: FrameTemplate) -> int:
     return int(
         _scripts()["emit"](
-            keys=[match_key(match_id)], args=[*_match_args(match_id, tournament_id), frame.head, frame.tail]
+            keys=[match_key(match_id), tournament_key(tournament_id), history_key(tournament_id)],
+            args=[*_match_args(match_id, tournament_id), frame.head, frame.tail, "1" if frame.shows_score else "0"],
         )
     )
 
 
 def emit_tournament_event(tournament_id: int, frame: FrameTemplate) -> int:
-    args = [
-        tournament_stream(tournament_id),
-        group_channel(tournament_group(tournament_id)),
-        "",
-        settings.REALTIME_STATE_TTL_S,
-        frame.head,
-        frame.tail,
-    ]
-    return int(_scripts()["emit"](keys=[tournament_key(tournament_id)], args=args))
+    key = tournament_key(tournament_id)
+    return int(
+        _scripts()["emit"](
+            keys=[key, key, history_key(tournament_id)],
+            args=[*_publish_args(tournament_stream(tournament_id), tournament_id, ""), frame.head, frame.tail, "0"],
+        )
+    )
 
 
 def overdue_batches(max_wait_ms: int, limit: int = 1000) -> list[tuple[int, int]]:
@@ -277,13 +308,52 @@ def overdue_batches(max_wait_ms: int, limit: int = 1000) -> list[tuple[int, int]
     return [tuple(int(part) for part in member.split(b":")) for member in members]
 
 
-def sequences(tournament_id: int, match_ids: list[int]) -> tuple[int, dict[int, int]]:
-    """Latest sequence of the tournament and of each match (0 when nothing was published yet)."""
+@dataclass(frozen=True)
+class Position:
+    """Where a tournament's realtime state stands: its epoch and the latest sequence of each stream."""
+
+    epoch: str
+    sequences: dict[str, int]  # stream ("t:<id>", "m:<id>") -> latest sequence, 0 if none yet
+    shown_scores: dict[int, tuple[int, int]] = field(default_factory=dict)  # match -> last published score
+
+    def of_tournament(self, tournament_id: int) -> int:
+        return self.sequences.get(tournament_stream(tournament_id), 0)
+
+    def of_match(self, match_id: int) -> int:
+        return self.sequences.get(match_stream(match_id), 0)
+
+
+def position(tournament_id: int, match_ids: list[int]) -> Position:
+    """The epoch and latest sequences of the tournament and of the given matches."""
     pipe = client().pipeline(transaction=False)
-    pipe.hget(tournament_key(tournament_id), "seq")
+    _read_position(pipe, tournament_id, match_ids)
+    return _position(tournament_id, match_ids, pipe.execute())
+
+
+def history(tournament_id: int, match_ids: list[int]) -> tuple[Position, list[tuple[str, int, str]]]:
+    """Position and the history's (stream, sequence, frame) entries, oldest first, read atomically."""
+    pipe = client().pipeline(transaction=True)
+    _read_position(pipe, tournament_id, match_ids)
+    pipe.xrange(history_key(tournament_id))
+    *replies, entries = pipe.execute()
+    return _position(tournament_id, match_ids, replies), [
+        (fields[b"s"].decode(), int(fields[b"q"]), fields[b"f"].decode()) for _, fields in entries
+    ]
+
+
+def _read_position(pipe, tournament_id: int, match_ids: list[int]) -> None:
+    pipe.hmget(tournament_key(tournament_id), "epoch", "seq")
     for match_id in match_ids:
-        pipe.hget(match_key(match_id), "seq")
-    tournament_seq, *match_seqs = pipe.execute()
-    return int(tournament_seq or 0), {
-        match_id: int(seq or 0) for match_id, seq in zip(match_ids, match_seqs, strict=True)
-    }
+        pipe.hmget(match_key(match_id), "seq", "shown")
+
+
+def _position(tournament_id: int, match_ids: list[int], replies: list) -> Position:
+    (epoch, tournament_seq), *matches = replies
+    sequences = {tournament_stream(tournament_id): int(tournament_seq or 0)}
+    shown_scores = {}
+    for match_id, (seq, shown) in zip(match_ids, matches, strict=True):
+        sequences[match_stream(match_id)] = int(seq or 0)
+        if shown:
+            data = json.loads(shown)["data"]
+            shown_scores[match_id] = (data["participant1_score"], data["participant2_score"])
+    return Position(epoch=(epoch or b"").decode(), sequences=sequences, shown_scores=shown_scores)

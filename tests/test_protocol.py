@@ -8,6 +8,7 @@ import pytest
 import websockets
 from asgiref.sync import sync_to_async
 
+from realtime.tasks import flush_pending_batches
 from tournaments import services
 from tournaments.models import Match
 
@@ -19,6 +20,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 async def test_snapshot_comes_first_with_state_and_sequences(asgi_server, live_tournament):
     match = await sync_to_async(lambda: live_tournament.matches.filter(state="live").first())()
     await sync_to_async(services.update_score)(match.id, 4, 2)
+    await sync_to_async(flush_pending_batches)(0)  # published: the snapshot shows what clients were sent
     spectator = await Spectator.connect(asgi_server, f"ws/tournament/{live_tournament.id}/")
     snapshot = await spectator.wait_for(is_type("snapshot"))
     assert spectator.frames[0] is snapshot

@@ -141,11 +141,32 @@ def test_a_batch_whose_flush_is_overdue_is_rearmed_and_found_by_the_sweep():
     assert store.overdue_batches(max_wait_ms=0) == []
 
 
-def test_sequences_are_per_match_and_start_at_zero():
-    assert store.sequences(TOURNAMENT, [MATCH, MATCH + 1]) == (0, {MATCH: 0, MATCH + 1: 0})
+def test_position_has_per_match_sequences_from_zero_and_an_epoch_once_something_is_published():
+    start = store.position(TOURNAMENT, [MATCH, MATCH + 1])
+    assert (start.epoch, start.of_match(MATCH), start.of_match(MATCH + 1), start.of_tournament(TOURNAMENT)) == (
+        "", 0, 0, 0,
+    )  # fmt: skip
     store.submit_score(MATCH, TOURNAMENT, 1, score_frame(1))
     store.flush(MATCH, TOURNAMENT, None)
-    assert store.sequences(TOURNAMENT, [MATCH, MATCH + 1]) == (0, {MATCH: 1, MATCH + 1: 0})
+    after = store.position(TOURNAMENT, [MATCH, MATCH + 1])
+    assert (after.of_match(MATCH), after.of_match(MATCH + 1), after.of_tournament(TOURNAMENT)) == (1, 0, 0)
+    assert after.epoch
+    store.emit_tournament_event(
+        TOURNAMENT, template(Event.BRACKET_UPDATED, {"tournament_id": TOURNAMENT, "matches": []})
+    )
+    again = store.position(TOURNAMENT, [MATCH])
+    assert (again.epoch, again.of_tournament(TOURNAMENT)) == (after.epoch, 1)
+
+
+def test_history_keeps_recent_frames_in_publish_order_and_is_bounded():
+    with override_settings(REALTIME_HISTORY_LENGTH=3):
+        for version in range(1, 6):
+            store.submit_score(MATCH, TOURNAMENT, version, score_frame(version))
+            store.flush(MATCH, TOURNAMENT, None)
+    position, entries = store.history(TOURNAMENT, [MATCH])
+    assert position.of_match(MATCH) == 5
+    assert [(stream, seq) for stream, seq, _ in entries] == [(store.match_stream(MATCH), q) for q in (3, 4, 5)]
+    assert json.loads(entries[-1][2])["data"]["participant1_score"] == 5
 
 
 def test_state_expires():

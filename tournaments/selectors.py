@@ -66,7 +66,7 @@ def match_access(match_id: int, user) -> Access:
     return Access.ALLOWED if can_watch(match.tournament, user) else Access.FORBIDDEN
 
 
-def _tournament_data(tournament: Tournament, sequence: int) -> dict:
+def _tournament_data(tournament: Tournament, position: broadcast.Position) -> dict:
     return {
         "id": tournament.id,
         "name": tournament.name,
@@ -75,7 +75,8 @@ def _tournament_data(tournament: Tournament, sequence: int) -> dict:
         "visibility": tournament.visibility,
         "status": tournament.status,
         "winner_id": tournament.winner_id,
-        "sequence": sequence,
+        "sequence": position.of_tournament(tournament.id),
+        "epoch": position.epoch,
     }
 
 
@@ -83,7 +84,12 @@ def _participant_data(participant: Participant) -> dict:
     return {"id": participant.id, "name": participant.name, "seed": participant.seed}
 
 
-def _match_data(match: Match, sequence: int) -> dict:
+def _match_data(match: Match, position: broadcast.Position, as_published: bool) -> dict:
+    scores = (match.participant1_score, match.participant2_score)
+    if as_published and position.of_match(match.id) > 0:
+        # What clients were last sent (0:0 if only match_started so far), not a newer database
+        # score whose frame is still pending: a snapshot must never be ahead of its sequence.
+        scores = position.shown_scores.get(match.id, (0, 0))
     return {
         "id": match.id,
         "round": match.round,
@@ -91,36 +97,42 @@ def _match_data(match: Match, sequence: int) -> dict:
         "state": match.state,
         "participant1_id": match.participant1_id,
         "participant2_id": match.participant2_id,
-        "participant1_score": match.participant1_score,
-        "participant2_score": match.participant2_score,
+        "participant1_score": scores[0],
+        "participant2_score": scores[1],
         "winner_id": match.winner_id,
-        "sequence": sequence,
+        "sequence": position.of_match(match.id),
     }
 
 
-def tournament_detail(tournament_id: int) -> dict:
+def tournament_of_match(match_id: int) -> int:
+    return Match.objects.values_list("tournament_id", flat=True).get(pk=match_id)
+
+
+def match_ids(tournament_id: int) -> list[int]:
+    return list(Match.objects.filter(tournament_id=tournament_id).values_list("id", flat=True))
+
+
+def tournament_detail(tournament_id: int, *, as_published: bool = False) -> dict:
     """Everything a client shows about a tournament, with the latest sequences.
 
-    Sequences are read *before* the database: every event published after that read has a higher
-    sequence and carries a state at least as new, so snapshot + later events never go backwards.
+    Sequences are read *before* the database, so the state is never older than they say. With
+    `as_published` (WebSocket snapshots) scores are the last ones published, exactly consistent
+    with the sequences; without (the API) they are the database's latest.
     """
-    match_ids = list(Match.objects.filter(tournament_id=tournament_id).values_list("id", flat=True))
-    tournament_sequence, match_sequences = broadcast.sequences(tournament_id, match_ids)
+    position = broadcast.position(tournament_id, match_ids(tournament_id))
     tournament = Tournament.objects.get(pk=tournament_id)
-    matches = Match.objects.filter(tournament_id=tournament_id)
     return {
-        "tournament": _tournament_data(tournament, tournament_sequence),
+        "tournament": _tournament_data(tournament, position),
         "participants": [_participant_data(p) for p in tournament.participants.all()],
-        "matches": [_match_data(m, match_sequences.get(m.id, 0)) for m in matches],
+        "matches": [_match_data(m, position, as_published) for m in Match.objects.filter(tournament_id=tournament_id)],
     }
 
 
-def match_detail(match_id: int) -> dict:
-    tournament_id = Match.objects.values_list("tournament_id", flat=True).get(pk=match_id)
-    tournament_sequence, match_sequences = broadcast.sequences(tournament_id, [match_id])
+def match_detail(match_id: int, *, as_published: bool = False) -> dict:
+    position = broadcast.position(tournament_of_match(match_id), [match_id])
     match = Match.objects.select_related("tournament", "participant1", "participant2").get(pk=match_id)
     return {
-        "tournament": _tournament_data(match.tournament, tournament_sequence),
+        "tournament": _tournament_data(match.tournament, position),
         "participants": [_participant_data(p) for p in (match.participant1, match.participant2) if p],
-        "match": _match_data(match, match_sequences[match_id]),
+        "match": _match_data(match, position, as_published),
     }
