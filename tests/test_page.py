@@ -130,5 +130,7 @@ async def test_the_page_reconnects_after_a_server_restart_and_shows_what_it_miss
         await expect(page.locator("#status")).to_have_text("live", timeout=20_000)
         await expect(score_cell(page, match, 1)).to_have_text("7")
         await expect(score_cell(page, match, 2)).to_have_text("5")
+        # it resumed from the sequences it had seen rather than reloading everything
+        await expect(page.locator("body")).to_have_attribute("data-sync", "resumed")
     finally:
         server.stop()

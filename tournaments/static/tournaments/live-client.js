@@ -17,7 +17,14 @@
   LiveClient.prototype.connect = function () {
     var self = this;
     self.emit("status", "connecting");
-    var socket = new WebSocket(self.url);
+    // After a drop, ask to resume from what we saw; the server replays what we missed, or sends a
+    // fresh snapshot (with resume_failed) when its history no longer reaches back.
+    var url = self.url;
+    if (self.epoch !== undefined) {
+      url += (url.indexOf("?") < 0 ? "?" : "&") + "resume=" +
+        encodeURIComponent(JSON.stringify({ epoch: self.epoch, sequences: self.sequences }));
+    }
+    var socket = new WebSocket(url);
     self.socket = socket;
     socket.onopen = function () { self.attempt = 0; };
     socket.onmessage = function (event) { self.receive(JSON.parse(event.data)); };
@@ -36,7 +43,13 @@
 
   LiveClient.prototype.receive = function (frame) {
     var data = frame.data || {};
+    if (frame.type === "resumed") {
+      this.emit("status", "live");
+      this.emit("resumed", data);
+      return;
+    }
     if (frame.type === "snapshot") {
+      this.epoch = data.tournament.epoch;
       this.sequences = {};
       if (data.tournament) this.sequences["t:" + data.tournament.id] = data.tournament.sequence;
       (data.matches || (data.match ? [data.match] : [])).forEach(function (m) {

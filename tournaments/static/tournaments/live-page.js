@@ -72,7 +72,9 @@
 
   var handlers = {
     status: function (s) { statusEl.textContent = s; statusEl.className = "status " + s; },
+    resumed: function () { document.body.dataset.sync = "resumed"; },
     snapshot: function (data) {
+      document.body.dataset.sync = "snapshot";
       state.tournament = data.tournament;
       state.participants = {};
       data.participants.forEach(function (p) { state.participants[p.id] = p; });
