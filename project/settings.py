@@ -180,6 +180,9 @@ REALTIME_STATE_TTL_S = int(os.environ.get("REALTIME_STATE_TTL_S", str(7 * 24 * 3
 # REALTIME_HISTORY_LENGTH frames, none older than REALTIME_HISTORY_AGE_S. Beyond that: a snapshot.
 REALTIME_HISTORY_LENGTH = int(os.environ.get("REALTIME_HISTORY_LENGTH", "1000"))
 REALTIME_HISTORY_AGE_S = int(os.environ.get("REALTIME_HISTORY_AGE_S", "600"))
+# Spectator counts: a connection counts while its ASGI process refreshes it (every third of the
+# TTL); connections of a process that died stop counting within one TTL.
+REALTIME_VIEWER_TTL_S = float(os.environ.get("REALTIME_VIEWER_TTL_S", "30"))
 # WebSocket clients: frames per second allowed from one client, and burst.
 REALTIME_CLIENT_RATE = float(os.environ.get("REALTIME_CLIENT_RATE", "10"))
 REALTIME_CLIENT_BURST = int(os.environ.get("REALTIME_CLIENT_BURST", "30"))

@@ -15,7 +15,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.db import transaction
 
-from . import store
+from . import presence, store
 from .events import MATCH_EVENTS, Event, FrameTemplate, template
 from .tasks import flush_match
 
@@ -121,6 +121,11 @@ def tournament_event(event: Event, *, tournament_id: int, **data: Any) -> None:
 
 
 Position = store.Position
+
+
+def viewers(tournament_id: int, match_ids: list[int]) -> dict:
+    """Spectators connected right now: {"tournament": n, "matches": {match_id: n}}."""
+    return presence.counts(tournament_id, match_ids)
 
 
 def position(tournament_id: int, match_ids: list[int]) -> Position:

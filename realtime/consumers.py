@@ -22,6 +22,7 @@ from tournaments import selectors
 
 from . import store
 from .events import Control, error_frame, frame
+from .presence import match_room, presence, tournament_room
 from .resume import ResumeRequest, missed_frames
 
 # Close codes (docs/protocol.md): 4403 and 4404 mean "do not reconnect".
@@ -70,6 +71,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
         self.group = self.group_name()
         await self.channel_layer.group_add(self.group, self.channel_name)
+        await presence.join(self.presence_room(), self.channel_name)
         resume = self.resume_param()
         if resume is not None and await self.replay(resume):
             return
@@ -105,6 +107,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
+            await presence.leave(self.presence_room(), self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if not self.bucket.take():
@@ -151,6 +154,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
     def group_name(self) -> str:
         raise NotImplementedError
 
+    def presence_room(self) -> str:
+        raise NotImplementedError
+
     def snapshot(self) -> dict:
         raise NotImplementedError
 
@@ -169,6 +175,9 @@ class TournamentConsumer(RoomConsumer):
 
     def group_name(self) -> str:
         return store.tournament_group(self.room_id)
+
+    def presence_room(self) -> str:
+        return tournament_room(self.room_id)
 
     def snapshot(self) -> dict:
         return selectors.tournament_detail(self.room_id, as_published=True)
@@ -192,6 +201,9 @@ class MatchConsumer(RoomConsumer):
 
     def group_name(self) -> str:
         return store.match_group(self.room_id)
+
+    def presence_room(self) -> str:
+        return match_room(self.room_id)
 
     def snapshot(self) -> dict:
         return selectors.match_detail(self.room_id, as_published=True)

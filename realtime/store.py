@@ -5,6 +5,8 @@ Keys (all under `rt:`, all expiring; idle matches cost nothing):
   rt:tournament:<id>   hash   seq, epoch (changes only if the realtime state was lost)
   rt:history:<id>      stream the tournament's recent frames: s (stream), q (sequence), f (frame)
   rt:pending           zset   "<match_id>:<tournament_id>" -> when its pending batch opened (ms)
+  rt:viewers:<room>    zset   WebSocket channel name -> when its presence expires (ms); room is
+                              "tournament:<id>" or "match:<id>"; refreshed by each ASGI process
 
 Every script that assigns a sequence also PUBLISHes the frame carrying it, in the same atomic step,
 to the channel-layer groups of the rooms (channels_redis' pub/sub layer: one Redis channel per
@@ -68,6 +70,11 @@ def group_channel(group: str) -> str:
     """
     prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"].get("prefix", "asgi")
     return f"{prefix}__group__{group}"
+
+
+def viewers_key(room: str) -> str:
+    """Presence set of a room: `room` is "tournament:<id>" or "match:<id>"."""
+    return f"{KEY_PREFIX}viewers:{room}"
 
 
 def _pending_member(match_id: int, tournament_id: int) -> str:
@@ -186,6 +193,31 @@ return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[1]), 'LI
 """
 
 
+# Presence: members carry their own expiry, so a process that dies stops being counted within one
+# TTL without anybody cleaning up after it. KEYS: presence sets. ARGV: ttl_ms, then members (refresh:
+# one member per key, in order). Counting drops expired members first.
+_VIEWERS_REFRESH = """
+local t = redis.call('TIME')
+local expires = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[1])
+for i, key in ipairs(KEYS) do
+  redis.call('ZADD', key, expires, ARGV[i + 1])
+  if redis.call('PTTL', key) < tonumber(ARGV[1]) * 2 then redis.call('PEXPIRE', key, tonumber(ARGV[1]) * 2) end
+end
+return #KEYS
+"""
+
+_VIEWERS_COUNT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local counts = {}
+for i, key in ipairs(KEYS) do
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+  counts[i] = redis.call('ZCARD', key)
+end
+return counts
+"""
+
+
 @dataclass(frozen=True)
 class Submitted:
     status: str  # schedule | coalesced | stale | closed
@@ -220,6 +252,8 @@ def _scripts() -> dict[str, redis.commands.core.Script]:
             "complete": _COMPLETE,
             "emit": _EMIT,
             "overdue": _OVERDUE,
+            "viewers_refresh": _VIEWERS_REFRESH,
+            "viewers_count": _VIEWERS_COUNT,
         }.items()
     }
 
@@ -357,3 +391,23 @@ def _position(tournament_id: int, match_ids: list[int], replies: list) -> Positi
             data = json.loads(shown)["data"]
             shown_scores[match_id] = (data["participant1_score"], data["participant2_score"])
     return Position(epoch=(epoch or b"").decode(), sequences=sequences, shown_scores=shown_scores)
+
+
+def viewers_refresh(memberships: list[tuple[str, str]], ttl_ms: int) -> None:
+    """Mark (room, channel name) memberships present for another `ttl_ms` (one round trip)."""
+    if memberships:
+        _scripts()["viewers_refresh"](
+            keys=[viewers_key(room) for room, _ in memberships], args=[ttl_ms, *(member for _, member in memberships)]
+        )
+
+
+def viewers_leave(room: str, member: str) -> None:
+    client().zrem(viewers_key(room), member)
+
+
+def viewer_counts(rooms: list[str]) -> dict[str, int]:
+    """How many live connections each room has right now."""
+    if not rooms:
+        return {}
+    counts = _scripts()["viewers_count"](keys=[viewers_key(room) for room in rooms], args=[])
+    return dict(zip(rooms, map(int, counts), strict=True))

@@ -119,12 +119,14 @@ def tournament_detail(tournament_id: int, *, as_published: bool = False) -> dict
     `as_published` (WebSocket snapshots) scores are the last ones published, exactly consistent
     with the sequences; without (the API) they are the database's latest.
     """
-    position = broadcast.position(tournament_id, match_ids(tournament_id))
+    ids = match_ids(tournament_id)
+    position = broadcast.position(tournament_id, ids)
     tournament = Tournament.objects.get(pk=tournament_id)
     return {
         "tournament": _tournament_data(tournament, position),
         "participants": [_participant_data(p) for p in tournament.participants.all()],
         "matches": [_match_data(m, position, as_published) for m in Match.objects.filter(tournament_id=tournament_id)],
+        "viewers": broadcast.viewers(tournament_id, ids),
     }
 
 
@@ -135,4 +137,5 @@ def match_detail(match_id: int, *, as_published: bool = False) -> dict:
         "tournament": _tournament_data(match.tournament, position),
         "participants": [_participant_data(p) for p in (match.participant1, match.participant2) if p],
         "match": _match_data(match, position, as_published),
+        "viewers": broadcast.viewers(match.tournament_id, [match_id]),
     }
