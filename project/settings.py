@@ -183,6 +183,8 @@ REALTIME_HISTORY_AGE_S = int(os.environ.get("REALTIME_HISTORY_AGE_S", "600"))
 # Spectator counts: a connection counts while its ASGI process refreshes it (every third of the
 # TTL); connections of a process that died stop counting within one TTL.
 REALTIME_VIEWER_TTL_S = float(os.environ.get("REALTIME_VIEWER_TTL_S", "30"))
+# A client that stops reading is dropped once a frame cannot be written to it for this long.
+REALTIME_SEND_TIMEOUT_S = float(os.environ.get("REALTIME_SEND_TIMEOUT_S", "5"))
 # WebSocket clients: frames per second allowed from one client, and burst.
 REALTIME_CLIENT_RATE = float(os.environ.get("REALTIME_CLIENT_RATE", "10"))
 REALTIME_CLIENT_BURST = int(os.environ.get("REALTIME_CLIENT_BURST", "30"))

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
@@ -25,10 +27,13 @@ from .events import Control, error_frame, frame
 from .presence import match_room, presence, tournament_room
 from .resume import ResumeRequest, missed_frames
 
+logger = logging.getLogger(__name__)
+
 # Close codes (docs/protocol.md): 4403 and 4404 mean "do not reconnect".
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 CLOSE_TOO_MANY_FRAMES = 4429
+CLOSE_TOO_SLOW = 4008
 MAX_CLIENT_FRAME_CHARS = 4096
 
 
@@ -145,7 +150,19 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if sequence <= self.last_sequence.get(stream, 0):
             return
         self.last_sequence[stream] = sequence
-        await self.send(text_data=message["frame"])
+        try:
+            await asyncio.wait_for(self.send(text_data=message["frame"]), settings.REALTIME_SEND_TIMEOUT_S)
+        except TimeoutError:
+            await self.drop_slow_client()
+
+    async def drop_slow_client(self) -> None:
+        """The client stopped reading: its socket buffers are full and a frame could not be written
+        within REALTIME_SEND_TIMEOUT_S. Stop serving it, so frames stop queueing up for it: what it
+        holds is bounded by the socket buffers plus REALTIME_SEND_TIMEOUT_S of its room's frames.
+        (A close frame could not be written either; the server drops the connection.)"""
+        logger.warning("dropping a WebSocket client that stopped reading (%s)", self.group)
+        await self.disconnect(CLOSE_TOO_SLOW)
+        raise StopConsumer()
 
     # --- what differs between rooms ---
     def access(self, user) -> selectors.Access:
