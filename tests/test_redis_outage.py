@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import httpx
 import pytest
+from asgiref.sync import sync_to_async
 from django.test import override_settings
 from rest_framework.test import APIClient
 
@@ -10,6 +14,8 @@ from project.localredis import free_port, start_server, stop_server
 from realtime import store
 from tournaments import services
 from tournaments.models import Match
+
+from .support import AsgiServer, Spectator, is_type, start_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -54,3 +60,47 @@ def test_score_posts_answer_503_while_redis_is_down_and_recover_after(own_redis,
     assert response.status_code == 202
     # the store took the update: its latest frame is the one just posted
     assert b'"participant1_score":3' in store.client().hget(store.match_key(match.id), "tail")
+
+
+async def test_the_whole_stack_recovers_by_itself_when_redis_restarts(own_redis, server_env, organizer, tmp_path):
+    """ASGI server, worker and this test's API calls all on a Redis that goes away and comes back."""
+    env = {**server_env, "REDIS_URL": f"redis://127.0.0.1:{own_redis['port']}/0"}
+    env.pop("CELERY_BROKER_URL", None)
+    server, worker = AsgiServer(env), start_worker(env)
+    try:
+        tournament = await sync_to_async(services.create_tournament)(
+            name="Restart", game="Go", organizer=organizer, participant_names=["A", "B"]
+        )
+        await sync_to_async(services.generate_bracket)(tournament.id)
+        match = await sync_to_async(Match.objects.get)(tournament=tournament)
+        await sync_to_async(services.start_match)(match.id)
+        spectator = await Spectator.connect(server, f"ws/tournament/{tournament.id}/")
+        await spectator.wait_for(is_type("snapshot"))
+
+        async def post(p1: int) -> int:
+            async with httpx.AsyncClient(base_url=server.http_url, timeout=15) as client:
+                response = await client.post(
+                    f"/api/matches/{match.id}/score/",
+                    json={"participant1_score": p1, "participant2_score": 0},
+                    headers={"Authorization": f"Token {organizer.api_token}"},
+                )
+                return response.status_code
+
+        assert await post(1) == 202
+        await spectator.wait_for(is_type("score_updated", participant1_score=1))
+
+        stop_server(own_redis["process"])
+        assert await post(2) == 503
+        own_redis["process"] = start_server(own_redis["port"], own_redis["dir"])
+
+        # No restart of any process: the next post is accepted and reaches the spectator, live or
+        # (if its connection had to be re-established) by resuming.
+        deadline = asyncio.get_running_loop().time() + 20
+        while await post(3) != 202:
+            assert asyncio.get_running_loop().time() < deadline, "the API did not recover"
+            await asyncio.sleep(0.2)
+        await spectator.wait_for(is_type("score_updated", participant1_score=3), timeout=20)
+        await spectator.close()
+    finally:
+        server.stop()
+        worker.stop()
