@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import quote
 
 import websockets
 
@@ -193,3 +194,24 @@ def is_type(frame_type: str, **data) -> Callable[[dict], bool]:
         return frame["type"] == frame_type and all(frame["data"].get(k) == v for k, v in data.items())
 
     return predicate
+
+
+def seen_sequences(spectator: Spectator) -> tuple[str, dict[str, int]]:
+    """What a client remembers: the epoch and the last sequence per stream (snapshot, then events)."""
+    snapshot = spectator.of_type("snapshot")[-1]["data"]
+    epoch = snapshot["tournament"]["epoch"]
+    sequences = {f"t:{snapshot['tournament']['id']}": snapshot["tournament"]["sequence"]}
+    sequences.update({f"m:{m['id']}": m["sequence"] for m in snapshot.get("matches", [snapshot.get("match")])})
+    for frame in spectator.frames:
+        data = frame["data"]
+        if "sequence" in data and frame["type"] != "snapshot":
+            stream = f"m:{data['match_id']}" if "match_id" in data else f"t:{data['tournament_id']}"
+            sequences[stream] = max(sequences.get(stream, 0), data["sequence"])
+    return epoch, sequences
+
+
+async def resume(asgi_server: AsgiServer, path: str, spectator: Spectator) -> Spectator:
+    """Reconnect as a client that saw what `spectator` saw, asking to resume."""
+    epoch, sequences = seen_sequences(spectator)
+    query = quote(json.dumps({"epoch": epoch, "sequences": sequences}))
+    return await Spectator.connect(asgi_server, f"{path}?resume={query}")

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
-from urllib.parse import quote
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -15,23 +13,9 @@ from realtime.tasks import flush_pending_batches
 from tournaments import services
 from tournaments.models import Match
 
-from .support import Spectator, is_type
+from .support import Spectator, is_type, resume
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("celery_worker")]
-
-
-def seen_sequences(spectator: Spectator) -> tuple[str, dict[str, int]]:
-    """What a client remembers: the epoch and the last sequence per stream (snapshot, then events)."""
-    snapshot = spectator.of_type("snapshot")[-1]["data"]
-    epoch = snapshot["tournament"]["epoch"]
-    sequences = {f"t:{snapshot['tournament']['id']}": snapshot["tournament"]["sequence"]}
-    sequences.update({f"m:{m['id']}": m["sequence"] for m in snapshot.get("matches", [snapshot.get("match")])})
-    for frame in spectator.frames:
-        data = frame["data"]
-        if "sequence" in data and frame["type"] != "snapshot":
-            stream = f"m:{data['match_id']}" if "match_id" in data else f"t:{data['tournament_id']}"
-            sequences[stream] = max(sequences.get(stream, 0), data["sequence"])
-    return epoch, sequences
 
 
 def publish_scores(match: Match, scores: range) -> None:
@@ -39,12 +23,6 @@ def publish_scores(match: Match, scores: range) -> None:
     for score in scores:
         services.update_score(match.id, score, 0)
         flush_pending_batches(0)
-
-
-async def resume(asgi_server, path: str, spectator: Spectator) -> Spectator:
-    epoch, sequences = seen_sequences(spectator)
-    query = quote(json.dumps({"epoch": epoch, "sequences": sequences}))
-    return await Spectator.connect(asgi_server, f"{path}?resume={query}")
 
 
 def first_live_match(tournament) -> Match:
