@@ -161,6 +161,19 @@ def test_writes_refuse_anonymous_wrong_token_spectators_and_other_organizers(liv
     assert Match.objects.get(pk=live_match.id).score_version == 0
 
 
+def test_resolving_a_dispute_refuses_everyone_but_this_tournaments_organizer(
+    organizer, live_match, stranger, other_organizer
+):
+    dispute = services.open_dispute(live_match.id, organizer, "lag")
+    wrong_token = APIClient()
+    wrong_token.credentials(HTTP_AUTHORIZATION="Token nope")
+    for api, expected in [(APIClient(), 401), (wrong_token, 401), (client_for(stranger), 403),
+                          (client_for(other_organizer), 403)]:  # fmt: skip
+        response = api.post(f"/api/disputes/{dispute.id}/resolve/", {"resolution": "mine now"}, format="json")
+        assert response.status_code == expected
+    assert Match.objects.get(pk=live_match.id).state == "disputed"
+
+
 def test_referees_can_score_but_not_regenerate_the_bracket(live_match):
     referee = get_user_model().objects.create_user(username="referee")
     live_match.tournament.roles.create(user=referee, role="referee")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import random
 import sys
@@ -84,6 +85,7 @@ async def run(env: dict[str, str], tournament_id: int, match_ids: list[int], tok
         clients = [httpx.AsyncClient(base_url=s.http_url, headers={"Authorization": f"Token {token}"}, timeout=30)
                    for s in servers]  # fmt: skip
         scores = {match_id: [0, 0] for match_id in match_ids}
+        complete_chance = len(match_ids) / 2 / operations  # about half the matches end during the run
         done = 0
 
         async def writer(count: int) -> None:
@@ -92,7 +94,7 @@ async def run(env: dict[str, str], tournament_id: int, match_ids: list[int], tok
                 match_id = rng.choice(match_ids)
                 score = scores[match_id]
                 score[rng.randrange(2)] += 1
-                if rng.random() < 0.01:
+                if rng.random() < complete_chance:
                     path, body = "complete", {"participant1_score": score[0], "participant2_score": score[0] + 1}
                 else:
                     path, body = "score", {"participant1_score": score[0], "participant2_score": score[1]}
@@ -168,6 +170,7 @@ def main() -> None:
     from django.core.management import call_command
 
     django.setup()
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     call_command("migrate", verbosity=0)
     tournament_id, match_ids, token = create_tournament()
     report = asyncio.run(run(dict(os.environ), tournament_id, match_ids, token, options.ops, options.writers,
