@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint bench chaos venv browser clean
+.PHONY: run test lint bench bench-load chaos venv browser clean
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ lint: venv
 ## bench: SPEC §7 ratios, measured against baselines in the same run.
 bench: venv
 	$(BIN)/python -m project.localredis --port 0 -- $(BIN)/python -m bench
+
+## bench-load: end-to-end latency and fan-out at scale against bare Channels (docs/benchmarks.md).
+bench-load: venv
+	$(BIN)/python -m project.localredis --port 0 -- $(BIN)/python -m bench.load $(BENCH_ARGS)
 
 ## chaos: the long multi-process chaos run of docs/operations.md (OPS operations, default 5000).
 OPS ?= 5000
