@@ -33,7 +33,6 @@ logger = logging.getLogger(__name__)
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 CLOSE_TOO_MANY_FRAMES = 4429
-CLOSE_TOO_SLOW = 4008
 MAX_CLIENT_FRAME_CHARS = 4096
 
 
@@ -110,9 +109,13 @@ class RoomConsumer(AsyncWebsocketConsumer):
         return True
 
     async def disconnect(self, code: int) -> None:
+        await self.leave_room()
+
+    async def leave_room(self) -> None:
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
             await presence.leave(self.presence_room(), self.channel_name)
+            self.group = None
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if not self.bucket.take():
@@ -144,6 +147,15 @@ class RoomConsumer(AsyncWebsocketConsumer):
         else:
             await self.send(text_data=error_frame("unknown_type", f"Unknown frame type {message['type'][:50]!r}."))
 
+    async def dispatch(self, message: dict) -> None:
+        # Channels runs close_old_connections() in the sync thread before every handler: one thread
+        # hop per socket per frame, most of the fan-out cost at a thousand sockets (bench/load.py).
+        # Frames never touch the database, so they skip it; everything else goes the usual way.
+        if message["type"] == store.FRAME_MESSAGE_TYPE:
+            await self.realtime_frame(message)
+        else:
+            await super().dispatch(message)
+
     async def realtime_frame(self, message: dict) -> None:
         """A frame published by a realtime script (store.FRAME_MESSAGE_TYPE); forwarded as is."""
         stream, sequence = message["stream"], message["sequence"]
@@ -151,7 +163,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
             return
         self.last_sequence[stream] = sequence
         try:
-            await asyncio.wait_for(self.send(text_data=message["frame"]), settings.REALTIME_SEND_TIMEOUT_S)
+            # asyncio.timeout arms one timer handle; wait_for would wrap every send in a new Task
+            async with asyncio.timeout(settings.REALTIME_SEND_TIMEOUT_S):
+                await self.send(text_data=message["frame"])
         except TimeoutError:
             await self.drop_slow_client()
 
@@ -161,7 +175,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         holds is bounded by the socket buffers plus REALTIME_SEND_TIMEOUT_S of its room's frames.
         (A close frame could not be written either; the server drops the connection.)"""
         logger.warning("dropping a WebSocket client that stopped reading (%s)", self.group)
-        await self.disconnect(CLOSE_TOO_SLOW)
+        await self.leave_room()
         raise StopConsumer()
 
     # --- what differs between rooms ---
