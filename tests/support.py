@@ -215,3 +215,16 @@ async def resume(asgi_server: AsgiServer, path: str, spectator: Spectator) -> Sp
     epoch, sequences = seen_sequences(spectator)
     query = quote(json.dumps({"epoch": epoch, "sequences": sequences}))
     return await Spectator.connect(asgi_server, f"{path}?resume={query}")
+
+
+def first_live_match(tournament):
+    """The first live match of a tournament's bracket (ORM: call it in a sync context)."""
+    return tournament.matches.filter(state="live").order_by("round", "position").first()
+
+
+async def visit(server: AsgiServer, path: str) -> Spectator:
+    """Connect, take the snapshot, leave: a client that will come back later."""
+    spectator = await Spectator.connect(server, path)
+    await spectator.wait_for(is_type("snapshot"))
+    await spectator.close()
+    return spectator

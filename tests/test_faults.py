@@ -12,15 +12,10 @@ from asgiref.sync import sync_to_async
 
 from realtime.tasks import flush_pending_batches
 from tournaments import services
-from tournaments.models import Match
 
-from .support import AsgiServer, Spectator, is_type, resume
+from .support import AsgiServer, Spectator, first_live_match, is_type, resume
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("celery_worker")]
-
-
-def live_match(tournament) -> Match:
-    return tournament.matches.filter(state=Match.State.LIVE).order_by("position").first()
 
 
 async def test_clients_of_a_killed_server_resume_on_another_without_missing_anything(
@@ -33,7 +28,7 @@ async def test_clients_of_a_killed_server_resume_on_another_without_missing_anyt
     doomed.process.kill()  # SIGKILL: no close frame, no cleanup
     await asyncio.wait_for(spectator.closed.wait(), 10)
 
-    match = await sync_to_async(live_match)(live_tournament)
+    match = await sync_to_async(first_live_match)(live_tournament)
     for score in range(1, 6):  # meanwhile, the tournament goes on
         await sync_to_async(services.update_score)(match.id, score, 0)
         await sync_to_async(flush_pending_batches)(0)
@@ -106,7 +101,7 @@ async def test_a_flooding_client_does_not_hold_up_the_others(asgi_server, live_t
             pass
 
     flooding = asyncio.create_task(flood())
-    match = await sync_to_async(live_match)(live_tournament)
+    match = await sync_to_async(first_live_match)(live_tournament)
     await sync_to_async(services.update_score)(match.id, 4, 4)
     await bystander.wait_for(is_type("score_updated", participant1_score=4), timeout=5)
     await bystander.send({"type": "ping"})

@@ -15,7 +15,7 @@ from playwright.async_api import async_playwright, expect
 from tournaments import services
 from tournaments.models import Match
 
-from .support import ROOT, AsgiServer
+from .support import ROOT, AsgiServer, first_live_match
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("celery_worker")]
 
@@ -65,10 +65,6 @@ async def open_live_page(page, server: AsgiServer, tournament_id: int) -> None:
     await expect(page.locator("#status")).to_have_text("live", timeout=10_000)
 
 
-def live_match_of(tournament) -> Match:
-    return tournament.matches.filter(state=Match.State.LIVE).order_by("position").first()
-
-
 async def test_the_page_draws_the_bracket_and_shows_a_posted_score_within_a_second(
     page, asgi_server, live_tournament, organizer
 ):
@@ -77,7 +73,7 @@ async def test_the_page_draws_the_bracket_and_shows_a_posted_score_within_a_seco
     await expect(page.locator(".round h2")).to_have_text(["Quarter-finals", "Semi-finals", "Final"])
     await expect(page.locator(".match")).to_have_count(7)
     await expect(page.locator(".match.live")).to_have_count(4)
-    match = await sync_to_async(live_match_of)(live_tournament)
+    match = await sync_to_async(first_live_match)(live_tournament)
     await expect(page.locator(f'[data-match-id="{match.id}"]')).to_contain_text("P1")
 
     posted = time.monotonic()
@@ -93,7 +89,7 @@ async def test_the_page_draws_the_bracket_and_shows_a_posted_score_within_a_seco
 
 async def test_a_burst_of_posts_ends_showing_the_last_score(page, asgi_server, live_tournament, organizer):
     await open_live_page(page, asgi_server, live_tournament.id)
-    match = await sync_to_async(live_match_of)(live_tournament)
+    match = await sync_to_async(first_live_match)(live_tournament)
     for score in range(1, 51):
         response = await post(asgi_server, organizer.api_token, f"/api/matches/{match.id}/score/",
                               {"participant1_score": score, "participant2_score": 0})  # fmt: skip
@@ -103,7 +99,7 @@ async def test_a_burst_of_posts_ends_showing_the_last_score(page, asgi_server, l
 
 async def test_a_completed_match_shows_the_winner_advanced(page, asgi_server, live_tournament, organizer):
     await open_live_page(page, asgi_server, live_tournament.id)
-    match = await sync_to_async(live_match_of)(live_tournament)
+    match = await sync_to_async(first_live_match)(live_tournament)
     response = await post(asgi_server, organizer.api_token, f"/api/matches/{match.id}/complete/",
                           {"participant1_score": 1, "participant2_score": 4})  # fmt: skip
     assert response.status_code == 200
@@ -121,7 +117,7 @@ async def test_the_page_reconnects_after_a_server_restart_and_shows_what_it_miss
     server = AsgiServer(server_env)
     try:
         await open_live_page(page, server, live_tournament.id)
-        match = await sync_to_async(live_match_of)(live_tournament)
+        match = await sync_to_async(first_live_match)(live_tournament)
         server.stop()
         await expect(page.locator("#status")).not_to_have_text("live", timeout=10_000)
         # scores keep coming (another web process would take them) while this one is down

@@ -18,13 +18,9 @@ from realtime.tasks import flush_match
 from tournaments import services
 from tournaments.models import Match
 
-from .support import Spectator, is_type
+from .support import Spectator, first_live_match, is_type
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("celery_worker")]
-
-
-def first_live_match(tournament) -> Match:
-    return tournament.matches.filter(state=Match.State.LIVE).order_by("position").first()
 
 
 def post_scores(match: Match, first_version: int, scores: list[int]) -> None:

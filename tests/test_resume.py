@@ -13,7 +13,7 @@ from realtime.tasks import flush_pending_batches
 from tournaments import services
 from tournaments.models import Match
 
-from .support import Spectator, is_type, resume
+from .support import Spectator, first_live_match, is_type, resume, visit
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("celery_worker")]
 
@@ -25,16 +25,10 @@ def publish_scores(match: Match, scores: range) -> None:
         flush_pending_batches(0)
 
 
-def first_live_match(tournament) -> Match:
-    return tournament.matches.filter(state=Match.State.LIVE).order_by("position").first()
-
-
 async def test_a_client_away_for_20_events_resumes_with_exactly_those_20_in_order(asgi_server, live_tournament):
     match = await sync_to_async(first_live_match)(live_tournament)
     path = f"ws/tournament/{live_tournament.id}/"
-    before = await Spectator.connect(asgi_server, path)
-    await before.wait_for(is_type("snapshot"))
-    await before.close()
+    before = await visit(asgi_server, path)
 
     await sync_to_async(publish_scores)(match, range(1, 21))
 
@@ -56,9 +50,7 @@ async def test_a_client_away_for_20_events_resumes_with_exactly_those_20_in_orde
 async def test_a_match_room_resumes_its_own_match_only(asgi_server, live_tournament):
     match = await sync_to_async(first_live_match)(live_tournament)
     path = f"ws/match/{match.id}/"
-    before = await Spectator.connect(asgi_server, path)
-    await before.wait_for(is_type("snapshot"))
-    await before.close()
+    before = await visit(asgi_server, path)
     await sync_to_async(publish_scores)(match, range(1, 4))
     after = await resume(asgi_server, path, before)
     resumed = await after.wait_for(is_type("resumed"))
@@ -70,9 +62,7 @@ async def test_a_match_room_resumes_its_own_match_only(asgi_server, live_tournam
 async def test_a_client_away_longer_than_the_history_gets_a_snapshot_and_knows_it(asgi_server, live_tournament):
     match = await sync_to_async(first_live_match)(live_tournament)
     path = f"ws/tournament/{live_tournament.id}/"
-    before = await Spectator.connect(asgi_server, path)
-    await before.wait_for(is_type("snapshot"))
-    await before.close()
+    before = await visit(asgi_server, path)
     await sync_to_async(publish_scores)(match, range(1, 21))
     after = await resume(asgi_server, path, before)
     snapshot = await after.wait_for(is_type("snapshot"))
