@@ -185,3 +185,17 @@ async def test_tests_can_flush_every_pending_batch_deterministically():
         assert await run(flush_pending_batches, 0) == 2
         assert await run(flush_pending_batches, 0) == 0
         assert (await listener.next())["parsed"]["data"]["participant1_score"] == 4
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_async_callers_use_the_same_interface():
+    from realtime import broadcast
+    from realtime.tasks import flush_pending_batches
+
+    async with Listener(store.match_group(MATCH)) as listener:
+        await broadcast.ascore_changed(
+            match_id=MATCH, tournament_id=TOURNAMENT, version=1, participant1_score=6, participant2_score=1
+        )
+        await run(flush_pending_batches, 0)
+        assert (await listener.next())["parsed"]["data"]["participant1_score"] == 6
