@@ -9,4 +9,4 @@ RUN DJANGO_ENV=development python manage.py collectstatic --noinput \
     && useradd --create-home scores && mkdir -p /app/.data && chown scores /app/.data
 USER scores
 EXPOSE 8000
-CMD ["uvicorn", "project.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--lifespan", "off", "--ws-max-size", "65536", "--proxy-headers"]
+CMD ["uvicorn", "project.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--lifespan", "off", "--ws-max-size", "65536", "--ws-per-message-deflate", "false", "--proxy-headers"]

@@ -1,5 +1,8 @@
 """Command lines of the project's server processes, for the tests and benchmarks that start them.
 
+uvicorn runs without per-message deflate: frames are ~150-byte JSON, and compression costs a zlib
+context per socket (~50 KiB) and CPU per frame per socket (measured: docs/benchmarks.md).
+
 The Procfile and docker-compose.yml say the same in their own syntax; keep them in step.
 """
 
@@ -11,7 +14,7 @@ import sys
 def asgi_server(host: str, port: int) -> list[str]:
     return [
         sys.executable, "-m", "uvicorn", "project.asgi:application", "--host", host, "--port", str(port),
-        "--lifespan", "off", "--ws-max-size", "65536", "--log-level", "info",
+        "--lifespan", "off", "--ws-max-size", "65536", "--log-level", "info", "--ws-per-message-deflate", "false",
     ]  # fmt: skip
 
 
