@@ -10,7 +10,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from tournaments import services
-from tournaments.models import Match
+from tournaments.models import Dispute, Match
 
 pytestmark = pytest.mark.django_db
 
@@ -207,18 +207,35 @@ json_values = st.recursive(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     body=st.one_of(
         json_values,
         st.fixed_dictionaries({"participant1_score": json_values, "participant2_score": json_values}),
         st.fixed_dictionaries({"reason": json_values}),
+        st.fixed_dictionaries(
+            {"resolution": json_values},
+            optional={"participant1_score": json_values, "participant2_score": json_values},
+        ),
     ),
-    action=st.sampled_from(["score", "complete", "disputes", "start"]),
+    endpoint=st.sampled_from(["score", "complete", "disputes", "start", "resolve", "bracket"]),
+    identifier=st.one_of(st.just(None), st.integers(min_value=0, max_value=2**63)),
 )
-def test_fuzzed_bodies_never_get_a_500(organizer, live_match, body, action):
-    response = client_for(organizer).post(f"/api/matches/{live_match.id}/{action}/", body, format="json")
+def test_fuzzed_requests_to_every_write_endpoint_never_get_a_500(organizer, live_match, body, endpoint, identifier):
+    """Any body, any id, on every write endpoint: a 2xx or a clear 4xx, never a 500."""
+    dispute = Dispute.objects.filter(match=live_match, status="open").first()
+    default_id = {"resolve": dispute.id if dispute else 1, "bracket": live_match.tournament_id}.get(
+        endpoint, live_match.id
+    )
+    target = default_id if identifier is None else identifier
+    path = {
+        "resolve": f"/api/disputes/{target}/resolve/",
+        "bracket": f"/api/tournaments/{target}/bracket/",
+    }.get(endpoint, f"/api/matches/{target}/{endpoint}/")
+    response = client_for(organizer).post(path, body, format="json")
     assert response.status_code < 500, response.content
+    if response.status_code >= 400:
+        assert "error" in response.json()
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
