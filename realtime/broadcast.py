@@ -8,7 +8,6 @@ Async callers use the `a`-prefixed twins.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -20,23 +19,18 @@ from .events import MATCH_EVENTS, Event, FrameTemplate, template
 from .tasks import flush_match
 
 
-def _after_commit(action: Callable[[], Any]) -> None:
-    transaction.on_commit(action)
+def _emit_match_event(event: Event, match_id: int, tournament_id: int, **data: Any) -> None:
+    """An event about one match, published (with the match's next sequence) after commit."""
+    frame = template(event, {"match_id": match_id, "tournament_id": tournament_id, **data})
+    transaction.on_commit(partial(store.emit_match_event, match_id, tournament_id, frame))
 
 
 def match_started(
     *, match_id: int, tournament_id: int, participant1_id: int | None, participant2_id: int | None
 ) -> None:
-    frame = template(
-        Event.MATCH_STARTED,
-        {
-            "match_id": match_id,
-            "tournament_id": tournament_id,
-            "participant1_id": participant1_id,
-            "participant2_id": participant2_id,
-        },
+    _emit_match_event(
+        Event.MATCH_STARTED, match_id, tournament_id, participant1_id=participant1_id, participant2_id=participant2_id
     )
-    _after_commit(partial(store.emit_match_event, match_id, tournament_id, frame))
 
 
 def score_changed(
@@ -52,7 +46,7 @@ def score_changed(
             "participant2_score": participant2_score,
         },
     )
-    _after_commit(partial(_submit_score, match_id, tournament_id, version, frame))
+    transaction.on_commit(partial(_submit_score, match_id, tournament_id, version, frame))
 
 
 def _submit_score(match_id: int, tournament_id: int, version: int, frame: FrameTemplate) -> None:
@@ -75,15 +69,11 @@ def match_completed(
             "winner_id": winner_id,
         },
     )
-    _after_commit(partial(store.complete, match_id, tournament_id, frame))
+    transaction.on_commit(partial(store.complete, match_id, tournament_id, frame))
 
 
 def dispute_created(*, match_id: int, tournament_id: int, dispute_id: int, reason: str) -> None:
-    frame = template(
-        Event.DISPUTE_CREATED,
-        {"match_id": match_id, "tournament_id": tournament_id, "dispute_id": dispute_id, "reason": reason},
-    )
-    _after_commit(partial(store.emit_match_event, match_id, tournament_id, frame))
+    _emit_match_event(Event.DISPUTE_CREATED, match_id, tournament_id, dispute_id=dispute_id, reason=reason)
 
 
 def dispute_resolved(
@@ -97,19 +87,16 @@ def dispute_resolved(
     winner_id: int | None,
 ) -> None:
     """The match is back to `state` with this (possibly corrected) result."""
-    frame = template(
+    _emit_match_event(
         Event.DISPUTE_RESOLVED,
-        {
-            "match_id": match_id,
-            "tournament_id": tournament_id,
-            "dispute_id": dispute_id,
-            "state": state,
-            "participant1_score": participant1_score,
-            "participant2_score": participant2_score,
-            "winner_id": winner_id,
-        },
+        match_id,
+        tournament_id,
+        dispute_id=dispute_id,
+        state=state,
+        participant1_score=participant1_score,
+        participant2_score=participant2_score,
+        winner_id=winner_id,
     )
-    _after_commit(partial(store.emit_match_event, match_id, tournament_id, frame))
 
 
 def tournament_event(event: Event, *, tournament_id: int, **data: Any) -> None:
@@ -117,7 +104,7 @@ def tournament_event(event: Event, *, tournament_id: int, **data: Any) -> None:
     if event in MATCH_EVENTS:
         raise ValueError(f"{event} is a match event")
     frame = template(event, {"tournament_id": tournament_id, **data})
-    _after_commit(partial(store.emit_tournament_event, tournament_id, frame))
+    transaction.on_commit(partial(store.emit_tournament_event, tournament_id, frame))
 
 
 Position = store.Position
