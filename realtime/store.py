@@ -1,7 +1,8 @@
 """The one place that knows the realtime Redis keys and Lua scripts.
 
 Keys (all under `rt:`, all expiring; idle matches cost nothing):
-  rt:match:<id>        hash   seq, token, pending, since, done, ver, tid, head, tail
+  rt:match:<id>        hash   seq, token, pending, since, done, ver, head, tail (latest score frame),
+                              shown (last published score frame)
   rt:tournament:<id>   hash   seq, epoch (changes only if the realtime state was lost)
   rt:history:<id>      stream the tournament's recent frames: s (stream), q (sequence), f (frame)
   rt:pending           zset   "<match_id>:<tournament_id>" -> when its pending batch opened (ms)
@@ -81,6 +82,12 @@ def _pending_member(match_id: int, tournament_id: int) -> str:
     return f"{match_id}:{tournament_id}"
 
 
+# Redis's clock in ms, so process clocks never matter: `t` (TIME's reply) and `now`.
+_NOW = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+"""
+
 # Shared by every script that publishes. KEYS: the state hash holding `seq` first, the tournament
 # hash and the tournament's history stream last. ARGV[1] stream, ARGV[2] and ARGV[3] pub/sub
 # channels of the rooms ('' for none), ARGV[4] TTL of the state in seconds, ARGV[5] history length,
@@ -89,7 +96,10 @@ def _pending_member(match_id: int, tournament_id: int) -> str:
 # history order is publish order; the epoch is set once and survives as long as the state does.
 # The last published frame that carries a score is kept as `shown`: what every client displays at
 # that sequence, which snapshots must agree with.
-_PRELUDE = """
+_PRELUDE = (
+    _NOW
+    + f"""
+local message_type = '{FRAME_MESSAGE_TYPE}'
 local stream, room1, room2, ttl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local history_length, history_age = tonumber(ARGV[5]), tonumber(ARGV[6])
 local tournament_key, history_key = KEYS[#KEYS - 1], KEYS[#KEYS]
@@ -97,18 +107,18 @@ local function publish(head, tail, shows_score)
   local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
   local frame = head .. seq .. tail
   if shows_score then redis.call('HSET', KEYS[1], 'shown', frame) end
-  local message = cjson.encode({type = 'realtime.frame', stream = stream, sequence = seq, frame = frame})
+  local message = cjson.encode({{type = message_type, stream = stream, sequence = seq, frame = frame}})
   redis.call('PUBLISH', room1, message)
   if room2 ~= '' then redis.call('PUBLISH', room2, message) end
-  local t = redis.call('TIME')
   redis.call('HSETNX', tournament_key, 'epoch', t[1] .. '-' .. t[2])
   redis.call('EXPIRE', tournament_key, ttl)
   redis.call('XADD', history_key, 'MAXLEN', history_length, '*', 's', stream, 'q', seq, 'f', frame)
-  redis.call('XTRIM', history_key, 'MINID', (tonumber(t[1]) * 1000 - history_age) .. '-0')
+  redis.call('XTRIM', history_key, 'MINID', (now - history_age) .. '-0')
   redis.call('EXPIRE', history_key, ttl)
   return seq
 end
 """
+)
 
 # Latest wins: store the newest score; open a batch (and ask the caller to schedule its flush one
 # window later) only when none is pending, or when the pending one is older than max-wait: its flush
@@ -116,15 +126,15 @@ end
 # nothing, so it takes no prelude. KEYS: match hash, pending zset.
 # ARGV: pending member, version, head, tail, window, max_wait, ttl.
 # Returns {status, token, delay_ms}; status is schedule | coalesced | stale | closed.
-_SUBMIT = """
+_SUBMIT = (
+    _NOW
+    + """
 local member, version, head, tail = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
 local window, max_wait, ttl = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local st = redis.call('HMGET', KEYS[1], 'done', 'ver', 'pending', 'since')
 if st[1] == '1' then return {'closed', 0, 0} end
 if st[2] and version <= tonumber(st[2]) then return {'stale', 0, 0} end
 redis.call('HSET', KEYS[1], 'ver', version, 'head', head, 'tail', tail)
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 if st[3] == '1' and now - tonumber(st[4]) < max_wait then return {'coalesced', 0, 0} end
 local delay = window
 if st[3] == '1' then delay = 0 end
@@ -134,6 +144,7 @@ redis.call('EXPIRE', KEYS[1], ttl)
 redis.call('ZADD', KEYS[2], now, member)
 return {'schedule', token, delay}
 """
+)
 
 # Publish the pending score if the caller's token is still current ('' = whatever is pending: the
 # sweep). A second run of the same task finds nothing pending and does nothing.
@@ -186,29 +197,32 @@ return seq
 )
 
 # Members of the pending zset whose batch opened more than max_wait ms ago. ARGV: max_wait, limit.
-_OVERDUE = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+_OVERDUE = (
+    _NOW
+    + """
 return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[1]), 'LIMIT', 0, tonumber(ARGV[2]))
 """
+)
 
 
 # Presence: members carry their own expiry, so a process that dies stops being counted within one
 # TTL without anybody cleaning up after it. KEYS: presence sets. ARGV: ttl_ms, then members (refresh:
 # one member per key, in order). Counting drops expired members first.
-_VIEWERS_REFRESH = """
-local t = redis.call('TIME')
-local expires = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[1])
+_VIEWERS_REFRESH = (
+    _NOW
+    + """
+local expires = now + tonumber(ARGV[1])
 for i, key in ipairs(KEYS) do
   redis.call('ZADD', key, expires, ARGV[i + 1])
   if redis.call('PTTL', key) < tonumber(ARGV[1]) * 2 then redis.call('PEXPIRE', key, tonumber(ARGV[1]) * 2) end
 end
 return #KEYS
 """
+)
 
-_VIEWERS_COUNT = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+_VIEWERS_COUNT = (
+    _NOW
+    + """
 local counts = {}
 for i, key in ipairs(KEYS) do
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
@@ -216,6 +230,7 @@ for i, key in ipairs(KEYS) do
 end
 return counts
 """
+)
 
 
 @dataclass(frozen=True)
