@@ -24,7 +24,7 @@ from tournaments import selectors
 
 from . import store
 from .events import Control, error_frame, frame
-from .presence import match_room, presence, tournament_room
+from .presence import presence
 from .resume import ResumeRequest, missed_frames
 
 logger = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
         self.group = self.group_name()
         await self.channel_layer.group_add(self.group, self.channel_name)
-        await presence.join(self.presence_room(), self.channel_name)
+        await presence.join(self.group, self.channel_name)
         resume = self.resume_param()
         if resume is not None and await self.replay(resume):
             return
@@ -114,7 +114,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def leave_room(self) -> None:
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
-            await presence.leave(self.presence_room(), self.channel_name)
+            await presence.leave(self.group, self.channel_name)
             self.group = None
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
@@ -185,9 +185,6 @@ class RoomConsumer(AsyncWebsocketConsumer):
     def group_name(self) -> str:
         raise NotImplementedError
 
-    def presence_room(self) -> str:
-        raise NotImplementedError
-
     def snapshot(self) -> dict:
         raise NotImplementedError
 
@@ -206,9 +203,6 @@ class TournamentConsumer(RoomConsumer):
 
     def group_name(self) -> str:
         return store.tournament_group(self.room_id)
-
-    def presence_room(self) -> str:
-        return tournament_room(self.room_id)
 
     def snapshot(self) -> dict:
         return selectors.tournament_detail(self.room_id, as_published=True)
@@ -232,9 +226,6 @@ class MatchConsumer(RoomConsumer):
 
     def group_name(self) -> str:
         return store.match_group(self.room_id)
-
-    def presence_room(self) -> str:
-        return match_room(self.room_id)
 
     def snapshot(self) -> dict:
         return selectors.match_detail(self.room_id, as_published=True)

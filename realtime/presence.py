@@ -1,6 +1,7 @@
 """Who is watching: spectator counts per room, correct across ASGI processes (issue 5).
 
-Each ASGI process keeps the set of its own connections per room and refreshes all of them in one
+A room is named by its channel-layer group. Each ASGI process keeps the set of its own connections
+per room and refreshes all of them in one
 Redis call every third of REALTIME_VIEWER_TTL_S. A connection that closes leaves at once; a
 process that dies stops refreshing, and its connections expire within one TTL.
 """
@@ -16,14 +17,6 @@ from django.conf import settings
 from . import store
 
 logger = logging.getLogger(__name__)
-
-
-def tournament_room(tournament_id: int) -> str:
-    return f"tournament:{tournament_id}"
-
-
-def match_room(match_id: int) -> str:
-    return f"match:{match_id}"
 
 
 class Presence:
@@ -64,9 +57,9 @@ presence = Presence()
 
 def counts(tournament_id: int, match_ids: list[int]) -> dict:
     """{"tournament": n, "matches": {match_id: n}}: connections to each room right now."""
-    rooms = [tournament_room(tournament_id), *map(match_room, match_ids)]
+    rooms = [store.tournament_group(tournament_id), *map(store.match_group, match_ids)]
     by_room = store.viewer_counts(rooms)
     return {
-        "tournament": by_room[tournament_room(tournament_id)],
-        "matches": {match_id: by_room[match_room(match_id)] for match_id in match_ids},
+        "tournament": by_room[store.tournament_group(tournament_id)],
+        "matches": {match_id: by_room[store.match_group(match_id)] for match_id in match_ids},
     }

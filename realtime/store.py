@@ -6,8 +6,8 @@ Keys (all under `rt:`, all expiring; idle matches cost nothing):
   rt:tournament:<id>   hash   seq, epoch (changes only if the realtime state was lost)
   rt:history:<id>      stream the tournament's recent frames: s (stream), q (sequence), f (frame)
   rt:pending           zset   "<match_id>:<tournament_id>" -> when its pending batch opened (ms)
-  rt:viewers:<room>    zset   WebSocket channel name -> when its presence expires (ms); room is
-                              "tournament:<id>" or "match:<id>"; refreshed by each ASGI process
+  rt:viewers:<group>   zset   WebSocket channel name -> when its presence expires (ms), per room
+                              (named by its channel-layer group); refreshed by each ASGI process
 
 Every script that assigns a sequence also PUBLISHes the frame carrying it, in the same atomic step,
 to the channel-layer groups of the rooms (channels_redis' pub/sub layer: one Redis channel per
@@ -74,7 +74,7 @@ def group_channel(group: str) -> str:
 
 
 def viewers_key(room: str) -> str:
-    """Presence set of a room: `room` is "tournament:<id>" or "match:<id>"."""
+    """Presence set of a room, named by its channel-layer group."""
     return f"{KEY_PREFIX}viewers:{room}"
 
 
