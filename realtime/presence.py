@@ -1,9 +1,9 @@
 """Who is watching: spectator counts per room, correct across ASGI processes (issue 5).
 
 A room is named by its channel-layer group. Each ASGI process keeps the set of its own connections
-per room and refreshes all of them in one
-Redis call every third of REALTIME_VIEWER_TTL_S. A connection that closes leaves at once; a
-process that dies stops refreshing, and its connections expire within one TTL.
+per room and refreshes all of them in one Redis call every third of REALTIME_VIEWER_TTL_S. A
+connection that closes leaves at once; a process that dies stops refreshing, and its connections
+expire within one TTL.
 """
 
 from __future__ import annotations
