@@ -99,11 +99,16 @@ def _require_role(request, tournament_id: int, *roles: str) -> None:
         raise PermissionDenied(f"This needs the {' or '.join(roles)} role in this tournament.")
 
 
+def _existing(queryset, pk: int):
+    """The object with this id, or a 404 naming what was looked for."""
+    found = queryset.filter(pk=pk).first()
+    if found is None:
+        raise services.NotFound(f"{queryset.model._meta.verbose_name.capitalize()} {pk} does not exist.")
+    return found
+
+
 def _match_or_404(match_id: int) -> Match:
-    match = Match.objects.filter(pk=match_id).only("id", "tournament_id").first()
-    if match is None:
-        raise services.NotFound(f"Match {match_id} does not exist.")
-    return match
+    return _existing(Match.objects.only("id", "tournament_id"), match_id)
 
 
 # The full state a client needs: the same document as the WebSocket snapshot (docs/protocol.md).
@@ -139,9 +144,7 @@ DISPUTE = inline_serializer(
 class TournamentDetail(APIView):
     @extend_schema(responses=STATE)
     def get(self, request, tournament_id: int):
-        tournament = Tournament.objects.filter(pk=tournament_id).first()
-        if tournament is None:
-            raise services.NotFound(f"Tournament {tournament_id} does not exist.")
+        tournament = _existing(Tournament.objects, tournament_id)
         if not selectors.can_watch(tournament, request.user):
             raise PermissionDenied("This tournament is private.")
         return Response(selectors.tournament_detail(tournament_id))
@@ -152,8 +155,7 @@ class GenerateBracket(APIView):
 
     @extend_schema(request=None, responses=STATE)
     def post(self, request, tournament_id: int):
-        if not Tournament.objects.filter(pk=tournament_id).exists():
-            raise services.NotFound(f"Tournament {tournament_id} does not exist.")
+        _existing(Tournament.objects.only("id"), tournament_id)
         _require_role(request, tournament_id, ORGANIZER)
         services.generate_bracket(tournament_id)
         return Response(selectors.tournament_detail(tournament_id), status=status.HTTP_201_CREATED)
@@ -220,9 +222,7 @@ class ResolveDispute(APIView):
     @extend_schema(request=ResolutionSerializer, responses=RESOLVED)
     def post(self, request, dispute_id: int):
         data = _valid(ResolutionSerializer, request)
-        dispute = Dispute.objects.select_related("match").filter(pk=dispute_id).first()
-        if dispute is None:
-            raise services.NotFound(f"Dispute {dispute_id} does not exist.")
+        dispute = _existing(Dispute.objects.select_related("match"), dispute_id)
         _require_role(request, dispute.match.tournament_id, ORGANIZER)
         services.resolve_dispute(
             dispute_id,

@@ -122,6 +122,24 @@ def _check_scores(participant1_score: int, participant2_score: int) -> None:
             raise DomainError(f"Scores must be whole numbers from 0 to {MAX_SCORE}.")
 
 
+def _set_scores(match: Match, participant1_score: int, participant2_score: int) -> None:
+    """New scores; every score write bumps the version realtime uses to keep the newest one."""
+    match.participant1_score = participant1_score
+    match.participant2_score = participant2_score
+    match.score_version = F("score_version") + 1
+
+
+def _announce_score(match: Match) -> None:
+    """Tell spectators a live match's (saved, refreshed) score: coalesced, after commit."""
+    broadcast.score_changed(
+        match_id=match.id,
+        tournament_id=match.tournament_id,
+        version=match.score_version,
+        participant1_score=match.participant1_score,
+        participant2_score=match.participant2_score,
+    )
+
+
 def start_match(match_id: int) -> Match:
     with transaction.atomic():
         match = _locked_match(match_id)
@@ -148,18 +166,10 @@ def update_score(match_id: int, participant1_score: int, participant2_score: int
         match = _locked_match(match_id)
         if match.state != Match.State.LIVE:
             raise Conflict(f"Scores can only be posted to a live match; this one is {match.state}.")
-        match.participant1_score = participant1_score
-        match.participant2_score = participant2_score
-        match.score_version = F("score_version") + 1
+        _set_scores(match, participant1_score, participant2_score)
         match.save(update_fields=["participant1_score", "participant2_score", "score_version"])
         match.refresh_from_db(fields=["score_version"])
-        broadcast.score_changed(
-            match_id=match.id,
-            tournament_id=match.tournament_id,
-            version=match.score_version,
-            participant1_score=participant1_score,
-            participant2_score=participant2_score,
-        )
+        _announce_score(match)
     return match
 
 
@@ -173,9 +183,7 @@ def complete_match(match_id: int, participant1_score: int, participant2_score: i
         if match.state != Match.State.LIVE:
             raise Conflict(f"Only a live match can be completed; this one is {match.state}.")
         winner_id = match.participant1_id if participant1_score > participant2_score else match.participant2_id
-        match.participant1_score = participant1_score
-        match.participant2_score = participant2_score
-        match.score_version = F("score_version") + 1
+        _set_scores(match, participant1_score, participant2_score)
         match.state = Match.State.COMPLETED
         match.winner_id = winner_id
         match.completed_at = timezone.now()
@@ -281,9 +289,7 @@ def resolve_dispute(
                 match.winner_id = winner_id
                 if winner_changed:
                     _advance_winner(match)
-            match.participant1_score = participant1_score
-            match.participant2_score = participant2_score
-            match.score_version = F("score_version") + 1
+            _set_scores(match, participant1_score, participant2_score)
         match.state = Match.State.COMPLETED if was_completed else Match.State.LIVE
         match.save()
         match.refresh_from_db(fields=["score_version"])
@@ -302,12 +308,5 @@ def resolve_dispute(
             winner_id=match.winner_id,
         )
         if correcting and not was_completed:
-            # the live stream continues from the corrected score (latest-wins state in Redis too)
-            broadcast.score_changed(
-                match_id=match.id,
-                tournament_id=match.tournament_id,
-                version=match.score_version,
-                participant1_score=match.participant1_score,
-                participant2_score=match.participant2_score,
-            )
+            _announce_score(match)  # the live stream continues from the corrected score
     return dispute
