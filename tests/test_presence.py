@@ -40,7 +40,7 @@ async def wait_for_viewers(tournament_id: int, expected: dict, timeout: float = 
     deadline = time.monotonic() + timeout
     while (got := await sync_to_async(viewers)(tournament_id)) != expected:
         assert time.monotonic() < deadline, f"viewers stayed {got}, expected {expected}"
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.1)  # counts change by expiry, which sends no event: poll until the deadline
 
 
 async def test_counts_follow_connections_across_processes_and_recover_from_a_killed_one(server_env, live_tournament):

@@ -98,7 +98,7 @@ async def test_the_whole_stack_recovers_by_itself_when_redis_restarts(own_redis,
         deadline = asyncio.get_running_loop().time() + 20
         while await post(3) != 202:
             assert asyncio.get_running_loop().time() < deadline, "the API did not recover"
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(0.2)  # retry as a client would until the deadline: recovery sends no event
         await spectator.wait_for(is_type("score_updated", participant1_score=3), timeout=20)
         await spectator.close()
     finally:
