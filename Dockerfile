@@ -1,6 +1,7 @@
-# One image for web, worker and beat (docker-compose.yml picks the command).
+# One image for web, worker and beat (docker-compose.yml picks the command); the command lines and
+# their settings are in project/processes.py.
 FROM python:3.11-slim
-ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 WEB_HOST=0.0.0.0
 WORKDIR /app
 COPY requirements.txt .
 RUN pip install -r requirements.txt
@@ -9,4 +10,4 @@ RUN DJANGO_ENV=development python manage.py collectstatic --noinput \
     && useradd --create-home scores && mkdir -p /app/.data && chown scores /app/.data
 USER scores
 EXPOSE 8000
-CMD ["uvicorn", "project.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--lifespan", "off", "--ws-max-size", "65536", "--ws-per-message-deflate", "false", "--proxy-headers"]
+CMD ["python", "-m", "project.processes", "web"]

@@ -34,7 +34,7 @@ test: venv browser
 lint: venv
 	$(BIN)/ruff check .
 
-## bench: SPEC §7 ratios, measured against baselines in the same run.
+## bench: the coalescing engine's cost as ratios against baselines measured in the same run.
 bench: venv
 	$(BIN)/python -m project.localredis --port 0 -- $(BIN)/python -m bench
 
@@ -45,7 +45,7 @@ bench-load: venv
 ## chaos: the long multi-process chaos run of docs/operations.md (OPS operations, default 5000).
 OPS ?= 5000
 chaos: venv
-	$(BIN)/python -m project.localredis --port 0 -- $(BIN)/python -m tests.topology --ops $(OPS)
+	$(BIN)/python -m project.localredis --port 0 -- $(BIN)/python -m tests.harness.topology --ops $(OPS)
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache

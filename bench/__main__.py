@@ -1,4 +1,4 @@
-"""SPEC §7 benchmark of the coalescing engine: `make bench` (or `python -m bench` with REDIS_URL set).
+"""Benchmark of the coalescing engine: `make bench` (or `python -m bench` with REDIS_URL set).
 
 Every figure is a ratio to a baseline measured in the same run, on the same Redis:
   - score update call (realtime.broadcast.score_changed), amortized over bursts, vs one EVALSHA
@@ -27,7 +27,9 @@ django.setup()
 from django.conf import settings  # noqa: E402
 
 from project import processes  # noqa: E402
-from realtime import broadcast, store  # noqa: E402
+from realtime import broadcast  # noqa: E402
+from realtime.store.keys import Room  # noqa: E402
+from realtime.store.scripts import client  # noqa: E402
 from realtime.tasks import flush_match  # noqa: E402
 
 MATCHES = 20
@@ -36,7 +38,7 @@ REPEATS = 5
 
 
 def command_calls(command: str) -> int:
-    stats = store.client().info("commandstats")
+    stats = client().info("commandstats")
     return int(stats.get(f"cmdstat_{command}", {}).get("calls", 0))
 
 
@@ -52,7 +54,7 @@ def median_of(fn, count: int) -> float:
 
 
 def baseline_evalsha_us() -> float:
-    script = store.client().register_script(
+    script = client().register_script(
         "local v = redis.call('HINCRBY', KEYS[1], 'n', 1) redis.call('EXPIRE', KEYS[1], 60) return v"
     )
     script(keys=["bench:evalsha"])  # load it
@@ -98,8 +100,8 @@ def enqueues_per_update_at_100_per_s(seconds: float = 3.0) -> float:
 
 
 def broadcasts_per_room_for_a_burst() -> float:
-    pubsub = store.client().pubsub()
-    rooms = [store.group_channel(store.tournament_group(2)), store.group_channel(store.match_group(90_002))]
+    pubsub = client().pubsub()
+    rooms = [Room.tournament(2).channel, Room.match(90_002).channel]
     pubsub.subscribe(*rooms)
     for score in range(BURST):
         broadcast.score_changed(
@@ -127,7 +129,7 @@ def start_worker() -> subprocess.Popen:
 
 
 def main() -> None:
-    store.client().flushdb()
+    client().flushdb()
     # The call-cost figures are the caller's own cost, measured on a quiet machine (baseline too);
     # the worker that flushes runs only for the figures that need flushing.
     evalsha = baseline_evalsha_us()
@@ -140,7 +142,7 @@ def main() -> None:
     finally:
         worker.terminate()
         worker.wait()
-        store.client().flushdb()
+        client().flushdb()
 
     rows = [
         (

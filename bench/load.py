@@ -1,4 +1,4 @@
-"""Load benchmark at scale (SPEC §7, issue 7): `make bench-load`.
+"""Load benchmark at scale: `make bench-load`.
 
 Runs the real stack (uvicorn, a Celery worker, Redis) and real WebSocket clients in separate
 processes, and the same clients against bare Channels (both channels-redis layers, a `group_send`
@@ -171,7 +171,7 @@ def run(scenario: Scenario, system: str, env: dict, tournament_id: int, match_id
         seconds: float, spectators: int | None = None) -> Result:  # fmt: skip
     from project import processes
     from project.localredis import free_port
-    from realtime import store
+    from realtime.store import scripts
 
     spectators = spectators or scenario.spectators
     result = Result(scenario.name, system, spectators)
@@ -226,7 +226,7 @@ def run(scenario: Scenario, system: str, env: dict, tournament_id: int, match_id
     time.sleep(1.0)  # let snapshots and handshakes settle before measuring
     result.memory_per_connection_kib = round((status_kib(server.pid, "VmRSS") - rss_before) / spectators, 1)
 
-    redis = store.client()
+    redis = scripts.client()
     lpush_before = int(redis.info("commandstats").get("cmdstat_lpush", {}).get("calls", 0))
     cpu_before = cpu_seconds(server.pid)
     worker_cpu_before = cpu_seconds(worker.pid) if worker else 0.0
@@ -308,7 +308,8 @@ def paced(scenario: Scenario, matches: list[int], seconds: float):
 
 
 def generate_product(scenario, tournament_id, matches, seconds, sent) -> int:
-    from realtime import broadcast, store
+    from realtime import broadcast
+    from realtime.store import coalescing
 
     updates = 0
     for match_id, score, due in paced(scenario, matches, seconds):
@@ -319,7 +320,7 @@ def generate_product(scenario, tournament_id, matches, seconds, sent) -> int:
         broadcast.score_changed(match_id=match_id, tournament_id=tournament_id, version=score,
                                 participant1_score=score, participant2_score=0)  # fmt: skip
         if scenario.publish_inline:
-            store.flush(match_id, tournament_id, token=None)  # the worker's task then finds nothing to do
+            coalescing.flush(match_id, tournament_id, token=None)  # the worker's task then finds nothing to do
         updates += 1
     return updates
 
@@ -371,12 +372,12 @@ def setup_database() -> tuple[dict, int, list[int]]:
     tournament = services.create_tournament(
         name="Bench Cup", game="Chess", organizer=organizer, participant_names=[f"P{i}" for i in range(256)]
     )
-    services.generate_bracket(tournament.id)
+    services.generate_bracket(tournament_id=tournament.id)
     match_ids = list(
         Match.objects.filter(tournament=tournament, round=1).order_by("position").values_list("id", flat=True)
     )[:100]
     for match_id in match_ids:
-        services.start_match(match_id)
+        services.start_match(match_id=match_id)
     # servers as in production: no DEBUG (it records every SQL query and slows every request)
     return {**os.environ, "PYTHONUNBUFFERED": "1", "DJANGO_DEBUG": "0"}, tournament.id, match_ids
 
@@ -396,20 +397,20 @@ def main() -> None:
     if not os.environ.get("REDIS_URL"):
         sys.exit("REDIS_URL is not set: run it with `make bench-load`")
     env, tournament_id, match_ids = setup_database()
-    from realtime import store
+    from realtime.store.scripts import client
 
     scenarios = [list(SCENARIOS.values())[int(i)] for i in options.scenarios.split(",") if i != ""]
     results = []
     for scenario in scenarios:
         for system in SYSTEMS:
-            store.client().flushdb()
+            client().flushdb()
             results.append(run(scenario, system, env, tournament_id, match_ids, options.seconds))
             print(summary(results[-1]), flush=True)
     fanout = []
     fanout_scenario = SCENARIOS["1000 spectators in one room, 5 broadcasts/s"]
     for count in [int(c) for c in options.fanout_steps.split(",") if c]:
         for system in ("product", "bare-pubsub"):
-            store.client().flushdb()
+            client().flushdb()
             fanout.append(run(fanout_scenario, system, env, tournament_id, match_ids, options.seconds / 2, count))
             print(summary(fanout[-1]), flush=True)
     options.out.mkdir(parents=True, exist_ok=True)

@@ -125,7 +125,7 @@ CACHES = {
 CHANNEL_LAYERS = {
     "default": {
         # The pub/sub layer: PUBLISH fans out to every ASGI process at once (p99 0.3 s vs 2.2 s
-        # for the core layer at 1000 clients, SPEC §7), and the realtime Lua scripts publish
+        # for the core layer at 1000 clients, docs/benchmarks.md), and the realtime Lua scripts publish
         # frames into it atomically with the sequence they assign (docs/architecture.md).
         "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
         "CONFIG": {
@@ -157,7 +157,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SYNC_EVERY = 1
 CELERY_TIMEZONE = TIME_ZONE
 
-# --- Realtime (SPEC §3) -------------------------------------------------------------------------
+# --- Realtime (docs/architecture.md) ------------------------------------------------------------
 # Score updates to one match are broadcast at most once per window (latest wins). A batch still
 # pending after max-wait (its flush task lost or stuck) is re-armed by the next update and flushed
 # by the sweep, which runs every REALTIME_SWEEP_INTERVAL_S seconds (django-celery-beat).

@@ -1,9 +1,9 @@
-"""The interface the domain calls to tell spectators what happened (and nothing else does).
+"""The one door from the domain into realtime: tell spectators what happened.
 
 Every function takes plain ids and values, not models, and defers its Redis work to
 `transaction.on_commit`: an event goes out only once the change that caused it is committed, and
-a rolled-back change broadcasts nothing (SPEC §3.6). Outside a transaction it runs at once.
-Async callers use the `a`-prefixed twins.
+a rolled-back change broadcasts nothing. Outside a transaction it runs at once. Async callers use
+the `a`-prefixed twins. `add_live_fields` is the one read: sequences and viewers for the API.
 """
 
 from __future__ import annotations
@@ -14,15 +14,28 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.db import transaction
 
-from . import presence, store
-from .events import MATCH_EVENTS, Event, FrameTemplate, template
+from .events import TOURNAMENT_EVENTS, Event, FrameTemplate, template
+from .live_fields import add_live_fields
+from .store import coalescing
 from .tasks import flush_match
+
+__all__ = [
+    "add_live_fields",
+    "bracket_generated",
+    "bracket_updated",
+    "dispute_created",
+    "dispute_resolved",
+    "match_completed",
+    "match_started",
+    "score_changed",
+    "tournament_completed",
+]
 
 
 def _emit_match_event(event: Event, match_id: int, tournament_id: int, **data: Any) -> None:
     """An event about one match, published (with the match's next sequence) after commit."""
     frame = template(event, {"match_id": match_id, "tournament_id": tournament_id, **data})
-    transaction.on_commit(partial(store.emit_match_event, match_id, tournament_id, frame))
+    transaction.on_commit(partial(coalescing.emit_match_event, match_id, tournament_id, frame))
 
 
 def match_started(
@@ -50,7 +63,7 @@ def score_changed(
 
 
 def _submit_score(match_id: int, tournament_id: int, version: int, frame: FrameTemplate) -> None:
-    submitted = store.submit_score(match_id, tournament_id, version, frame)
+    submitted = coalescing.submit_score(match_id, tournament_id, version, frame)
     if submitted.needs_flush_task:
         flush_match.apply_async((match_id, tournament_id, submitted.token), countdown=submitted.delay_ms / 1000)
 
@@ -69,7 +82,7 @@ def match_completed(
             "winner_id": winner_id,
         },
     )
-    transaction.on_commit(partial(store.complete, match_id, tournament_id, frame))
+    transaction.on_commit(partial(coalescing.complete, match_id, tournament_id, frame))
 
 
 def dispute_created(*, match_id: int, tournament_id: int, dispute_id: int, reason: str) -> None:
@@ -99,25 +112,26 @@ def dispute_resolved(
     )
 
 
-def tournament_event(event: Event, *, tournament_id: int, **data: Any) -> None:
-    """bracket_generated, bracket_updated, tournament_completed: to the tournament room."""
-    if event in MATCH_EVENTS:
+def _emit_tournament_event(event: Event, tournament_id: int, **data: Any) -> None:
+    """An event about the tournament as a whole, to its room (with its next sequence) after commit."""
+    if event not in TOURNAMENT_EVENTS:
         raise ValueError(f"{event} is a match event")
     frame = template(event, {"tournament_id": tournament_id, **data})
-    transaction.on_commit(partial(store.emit_tournament_event, tournament_id, frame))
+    transaction.on_commit(partial(coalescing.emit_tournament_event, tournament_id, frame))
 
 
-Position = store.Position
+def bracket_generated(*, tournament_id: int, matches: list[dict]) -> None:
+    """A new bracket replaces any previous one: `matches` is all of it (without scores)."""
+    _emit_tournament_event(Event.BRACKET_GENERATED, tournament_id, matches=matches)
 
 
-def viewers(tournament_id: int, match_ids: list[int]) -> dict:
-    """Spectators connected right now: {"tournament": n, "matches": {match_id: n}}."""
-    return presence.counts(tournament_id, match_ids)
+def bracket_updated(*, tournament_id: int, matches: list[dict]) -> None:
+    """Participants moved in the bracket: `matches` is all of it (without scores)."""
+    _emit_tournament_event(Event.BRACKET_UPDATED, tournament_id, matches=matches)
 
 
-def position(tournament_id: int, match_ids: list[int]) -> Position:
-    """The tournament's epoch and the latest published sequence of it and of each of the matches."""
-    return store.position(tournament_id, match_ids)
+def tournament_completed(*, tournament_id: int, winner_id: int, runner_up_id: int | None) -> None:
+    _emit_tournament_event(Event.TOURNAMENT_COMPLETED, tournament_id, winner_id=winner_id, runner_up_id=runner_up_id)
 
 
 amatch_started = sync_to_async(match_started)
@@ -125,4 +139,6 @@ ascore_changed = sync_to_async(score_changed)
 amatch_completed = sync_to_async(match_completed)
 adispute_created = sync_to_async(dispute_created)
 adispute_resolved = sync_to_async(dispute_resolved)
-atournament_event = sync_to_async(tournament_event)
+abracket_generated = sync_to_async(bracket_generated)
+abracket_updated = sync_to_async(bracket_updated)
+atournament_completed = sync_to_async(tournament_completed)

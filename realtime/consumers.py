@@ -22,10 +22,12 @@ from django.conf import settings
 
 from tournaments import selectors
 
-from . import store
-from .events import Control, error_frame, frame
-from .presence import presence
+from . import snapshots
+from .events import Control, encode, encode_error
+from .presence import tracker
 from .resume import ResumeRequest, missed_frames
+from .store import history
+from .store.keys import FRAME_MESSAGE_TYPE, Room, RoomKind
 
 logger = logging.getLogger(__name__)
 
@@ -55,11 +57,13 @@ class TokenBucket:
 
 
 class RoomConsumer(AsyncWebsocketConsumer):
-    """Common behaviour of both rooms; subclasses say which group and which snapshot."""
+    """Common behaviour of both rooms; subclasses say which kind of room and who may watch it."""
+
+    room_kind: RoomKind
 
     async def connect(self) -> None:
-        self.room_id: int = self.scope["url_route"]["kwargs"]["room_id"]
-        self.group: str | None = None
+        self.room = Room(self.room_kind, self.scope["url_route"]["kwargs"]["room_id"])
+        self.joined = False
         self.last_sequence: dict[str, int] = {}
         self.bucket = TokenBucket(settings.REALTIME_CLIENT_RATE, settings.REALTIME_CLIENT_BURST)
         self.refused_frames = 0
@@ -73,16 +77,15 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await self.close(code=code)
             return
 
-        self.group = self.group_name()
-        await self.channel_layer.group_add(self.group, self.channel_name)
-        await presence.join(self.group, self.channel_name)
+        await self.channel_layer.group_add(self.room.group, self.channel_name)
+        await tracker.join(self.room, self.channel_name)
+        self.joined = True
         resume = self.resume_param()
         if resume is not None and await self.replay(resume):
             return
-        snapshot = await database_sync_to_async(self.snapshot)()
-        snapshot["resume_failed"] = resume is not None
-        self.last_sequence = self.sequences_of(snapshot)
-        await self.send(text_data=frame(Control.SNAPSHOT, snapshot))
+        snapshot = await database_sync_to_async(snapshots.take)(self.room)
+        self.last_sequence = dict(snapshot.position.sequences)
+        await self.send(text_data=encode(Control.SNAPSHOT, {**snapshot.document, "resume_failed": resume is not None}))
 
     def resume_param(self) -> str | None:
         """The `?resume=` a reconnecting client sent, if any (docs/protocol.md "Resuming")."""
@@ -94,15 +97,15 @@ class RoomConsumer(AsyncWebsocketConsumer):
         try:
             request = ResumeRequest.parse(raw)
         except ValueError as error:
-            await self.send(text_data=error_frame("bad_resume", f"{error}; sending a snapshot instead."))
+            await self.send(text_data=encode_error("bad_resume", f"{error}; sending a snapshot instead."))
             return False
-        tournament_id, match_ids, streams = await database_sync_to_async(self.room_streams)()
-        position, history = await asyncio.to_thread(store.history, tournament_id, match_ids)
-        position = store.Position(position.epoch, {k: v for k, v in position.sequences.items() if k in streams})
-        frames = missed_frames(request, position, history)
+        room_scope = await database_sync_to_async(snapshots.scope)(self.room)
+        position, entries = await asyncio.to_thread(history.history, room_scope.tournament_id, room_scope.match_ids)
+        position = position.restricted_to(room_scope.streams)
+        frames = missed_frames(request, position, entries)
         if frames is None:
             return False
-        await self.send(text_data=frame(Control.RESUMED, {"epoch": position.epoch, "replayed": len(frames)}))
+        await self.send(text_data=encode(Control.RESUMED, {"epoch": position.epoch, "replayed": len(frames)}))
         for text in frames:
             await self.send(text_data=text)
         self.last_sequence = dict(position.sequences)
@@ -112,52 +115,52 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await self.leave_room()
 
     async def leave_room(self) -> None:
-        if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
-            await presence.leave(self.group, self.channel_name)
-            self.group = None
+        if self.joined:
+            self.joined = False
+            await self.channel_layer.group_discard(self.room.group, self.channel_name)
+            await tracker.leave(self.room, self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if not self.bucket.take():
             self.refused_frames += 1
             if self.refused_frames == 1:
-                await self.send(text_data=error_frame("rate_limited", "Too many frames; slow down."))
+                await self.send(text_data=encode_error("rate_limited", "Too many frames; slow down."))
             elif self.refused_frames > settings.REALTIME_CLIENT_BURST:
                 await self.close(code=CLOSE_TOO_MANY_FRAMES)
             return
         self.refused_frames = 0
         if text_data is None:
-            await self.send(text_data=error_frame("binary_unsupported", "Send JSON text frames."))
+            await self.send(text_data=encode_error("binary_unsupported", "Send JSON text frames."))
             return
         if len(text_data) > MAX_CLIENT_FRAME_CHARS:
             await self.send(
-                text_data=error_frame("too_large", f"Frames are limited to {MAX_CLIENT_FRAME_CHARS} characters.")
+                text_data=encode_error("too_large", f"Frames are limited to {MAX_CLIENT_FRAME_CHARS} characters.")
             )
             return
         try:
             message = json.loads(text_data)
         except ValueError:
-            await self.send(text_data=error_frame("bad_json", "The frame is not valid JSON."))
+            await self.send(text_data=encode_error("bad_json", "The frame is not valid JSON."))
             return
         if not isinstance(message, dict) or not isinstance(message.get("type"), str):
-            await self.send(text_data=error_frame("bad_frame", 'Expected an object like {"type": "ping"}.'))
+            await self.send(text_data=encode_error("bad_frame", 'Expected an object like {"type": "ping"}.'))
             return
         if message["type"] == "ping":
-            await self.send(text_data=frame(Control.PONG))
+            await self.send(text_data=encode(Control.PONG))
         else:
-            await self.send(text_data=error_frame("unknown_type", f"Unknown frame type {message['type'][:50]!r}."))
+            await self.send(text_data=encode_error("unknown_type", f"Unknown frame type {message['type'][:50]!r}."))
 
     async def dispatch(self, message: dict) -> None:
         # Channels runs close_old_connections() in the sync thread before every handler: one thread
         # hop per socket per frame, most of the fan-out cost at a thousand sockets (bench/load.py).
         # Frames never touch the database, so they skip it; everything else goes the usual way.
-        if message["type"] == store.FRAME_MESSAGE_TYPE:
+        if message["type"] == FRAME_MESSAGE_TYPE:
             await self.realtime_frame(message)
         else:
             await super().dispatch(message)
 
     async def realtime_frame(self, message: dict) -> None:
-        """A frame published by a realtime script (store.FRAME_MESSAGE_TYPE); forwarded as is."""
+        """A frame published by a realtime script (FRAME_MESSAGE_TYPE); forwarded as is."""
         stream, sequence = message["stream"], message["sequence"]
         if sequence <= self.last_sequence.get(stream, 0):
             return
@@ -174,66 +177,24 @@ class RoomConsumer(AsyncWebsocketConsumer):
         within REALTIME_SEND_TIMEOUT_S. Stop serving it, so frames stop queueing up for it: what it
         holds is bounded by the socket buffers plus REALTIME_SEND_TIMEOUT_S of its room's frames.
         (A close frame could not be written either; the server drops the connection.)"""
-        logger.warning("dropping a WebSocket client that stopped reading (%s)", self.group)
+        logger.warning("dropping a WebSocket client that stopped reading (%s)", self.room.group)
         await self.leave_room()
         raise StopConsumer()
 
-    # --- what differs between rooms ---
     def access(self, user) -> selectors.Access:
-        raise NotImplementedError
-
-    def group_name(self) -> str:
-        raise NotImplementedError
-
-    def snapshot(self) -> dict:
-        raise NotImplementedError
-
-    def room_streams(self) -> tuple[int, list[int], set[str]]:
-        """(tournament id, match ids, the streams this room delivers)."""
-        raise NotImplementedError
-
-    @staticmethod
-    def sequences_of(snapshot: dict) -> dict[str, int]:
+        """Whether `user` may watch this room (sync: ORM)."""
         raise NotImplementedError
 
 
 class TournamentConsumer(RoomConsumer):
+    room_kind = RoomKind.TOURNAMENT
+
     def access(self, user) -> selectors.Access:
-        return selectors.tournament_access(self.room_id, user)
-
-    def group_name(self) -> str:
-        return store.tournament_group(self.room_id)
-
-    def snapshot(self) -> dict:
-        return selectors.tournament_detail(self.room_id, as_published=True)
-
-    def room_streams(self) -> tuple[int, list[int], set[str]]:
-        match_ids = selectors.match_ids(self.room_id)
-        return self.room_id, match_ids, {store.tournament_stream(self.room_id), *map(store.match_stream, match_ids)}
-
-    @staticmethod
-    def sequences_of(snapshot: dict) -> dict[str, int]:
-        tournament = snapshot["tournament"]
-        sequences = {store.tournament_stream(tournament["id"]): tournament["sequence"]}
-        for match in snapshot["matches"]:
-            sequences[store.match_stream(match["id"])] = match["sequence"]
-        return sequences
+        return selectors.tournament_access(self.room.id, user)
 
 
 class MatchConsumer(RoomConsumer):
+    room_kind = RoomKind.MATCH
+
     def access(self, user) -> selectors.Access:
-        return selectors.match_access(self.room_id, user)
-
-    def group_name(self) -> str:
-        return store.match_group(self.room_id)
-
-    def snapshot(self) -> dict:
-        return selectors.match_detail(self.room_id, as_published=True)
-
-    def room_streams(self) -> tuple[int, list[int], set[str]]:
-        return selectors.tournament_of_match(self.room_id), [self.room_id], {store.match_stream(self.room_id)}
-
-    @staticmethod
-    def sequences_of(snapshot: dict) -> dict[str, int]:
-        match = snapshot["match"]
-        return {store.match_stream(match["id"]): match["sequence"]}
+        return selectors.match_access(self.room.id, user)

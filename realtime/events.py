@@ -3,7 +3,7 @@
 A frame is `{"type": "<event>", "data": {...}}`, JSON text. Events about a match carry the match's
 `sequence`; events about the tournament as a whole carry the tournament's `sequence`. Sequences are
 assigned in Redis at publish time, so frames are rendered as a `FrameTemplate` whose sequence the
-publishing Lua script fills in (realtime/store.py).
+publishing Lua script fills in (realtime/store/lua/lib/publish.lua).
 """
 
 from __future__ import annotations
@@ -36,8 +36,6 @@ class Control(StrEnum):
     ERROR = "error"
 
 
-MATCH_EVENTS = frozenset({Event.MATCH_STARTED, Event.SCORE_UPDATED, Event.MATCH_COMPLETED, Event.DISPUTE_CREATED})
-
 # Fields every frame of the event carries in `data` (the public contract; tests check frames against it).
 REQUIRED_FIELDS: dict[Event, frozenset[str]] = {
     Event.MATCH_STARTED: frozenset({"match_id", "tournament_id", "sequence", "participant1_id", "participant2_id"}),
@@ -65,14 +63,18 @@ REQUIRED_FIELDS: dict[Event, frozenset[str]] = {
     Event.TOURNAMENT_COMPLETED: frozenset({"tournament_id", "sequence", "winner_id", "runner_up_id"}),
 }
 
+# Events about one match carry its id (and its sequence); the others are about the tournament.
+MATCH_EVENTS = frozenset(event for event, fields in REQUIRED_FIELDS.items() if "match_id" in fields)
+TOURNAMENT_EVENTS = frozenset(Event) - MATCH_EVENTS
 
-def frame(frame_type: str, data: dict[str, Any] | None = None) -> str:
-    """Render a complete frame (control frames, and tests)."""
+
+def encode(frame_type: str, data: dict[str, Any] | None = None) -> str:
+    """A complete frame as JSON text (control frames; domain events go through `template`)."""
     return json.dumps({"type": str(frame_type), "data": data or {}}, separators=(",", ":"))
 
 
-def error_frame(code: str, message: str) -> str:
-    return frame(Control.ERROR, {"code": code, "message": message})
+def encode_error(code: str, message: str) -> str:
+    return encode(Control.ERROR, {"code": code, "message": message})
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,9 @@ class FrameTemplate:
 
     head: str
     tail: str
-    shows_score: bool = False  # the frame carries the match's score (what clients display after it)
+    # "p1:p2" if the frame carries the match's score, else "": publishing it makes that score the
+    # match's published score (what clients display after it, and what snapshots must show).
+    score: str = ""
 
     def render(self, sequence: int) -> str:
         return f"{self.head}{sequence}{self.tail}"
@@ -99,9 +103,8 @@ def template(event: Event, data: dict[str, Any]) -> FrameTemplate:
     if "sequence" in data:
         raise ValueError("sequence is assigned by Redis, not by the caller")
     body = json.dumps(data, separators=(",", ":"))
-    return FrameTemplate(
-        head=f'{{"type":"{event}","data":{{"sequence":', tail=f",{body[1:]}}}", shows_score="participant1_score" in data
-    )
+    score = f"{data['participant1_score']}:{data['participant2_score']}" if "participant1_score" in data else ""
+    return FrameTemplate(head=f'{{"type":"{event}","data":{{"sequence":', tail=f",{body[1:]}}}", score=score)
 
 
 def validate(text: str) -> dict[str, Any]:

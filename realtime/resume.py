@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from .store import Position
+from .store.history import HistoryEntry, Position
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class ResumeRequest:
         return cls(epoch=data["epoch"], sequences=sequences)
 
 
-def missed_frames(request: ResumeRequest, position: Position, history: list[tuple[str, int, str]]) -> list[str] | None:
+def missed_frames(request: ResumeRequest, position: Position, history: list[HistoryEntry]) -> list[str] | None:
     """The frames of `position`'s streams the client has not seen, in publish order.
 
     None when they cannot all be replayed: another epoch (the state was lost and rebuilt), a client
@@ -50,13 +50,13 @@ def missed_frames(request: ResumeRequest, position: Position, history: list[tupl
             return None
         next_expected[stream] = seen + 1
     frames = []
-    for stream, sequence, frame in history:
-        if stream not in next_expected or sequence < next_expected[stream]:
+    for entry in history:
+        if entry.stream not in next_expected or entry.sequence < next_expected[entry.stream]:
             continue
-        if sequence != next_expected[stream]:
+        if entry.sequence != next_expected[entry.stream]:
             return None  # the entry the client needs next was trimmed away
-        next_expected[stream] += 1
-        frames.append(frame)
+        next_expected[entry.stream] += 1
+        frames.append(entry.frame)
     if any(next_expected[stream] != latest + 1 for stream, latest in position.sequences.items()):
         return None
     return frames

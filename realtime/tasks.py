@@ -5,19 +5,19 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
-from . import store
+from .store import coalescing
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(ignore_result=True)
 def flush_match(match_id: int, tournament_id: int, token: int) -> int:
-    """Publish the match's pending score if `token` is still the current one (SPEC §3.4).
+    """Publish the match's pending score if `token` is still the current one .
 
     Scheduled with a countdown of one window by the first update of a batch. Idempotent: a stale
     token or a second delivery finds nothing to do. Returns the published sequence or 0.
     """
-    return store.flush(match_id, tournament_id, token)
+    return coalescing.flush(match_id, tournament_id, token)
 
 
 def flush_pending_batches(pending_for_ms: int) -> int:
@@ -26,15 +26,15 @@ def flush_pending_batches(pending_for_ms: int) -> int:
     The sweep passes max-wait; tests pass 0 to flush everything now, deterministically.
     """
     flushed = 0
-    for match_id, tournament_id in store.overdue_batches(pending_for_ms):
-        if store.flush(match_id, tournament_id, token=None):
+    for match_id, tournament_id in coalescing.overdue_batches(pending_for_ms):
+        if coalescing.flush(match_id, tournament_id, token=None):
             flushed += 1
     return flushed
 
 
 @shared_task(ignore_result=True)
 def sweep_overdue_batches() -> int:
-    """Flush batches whose flush never ran (worker killed, task lost): SPEC §3.7.
+    """Flush batches whose flush never ran (worker killed, task lost).
 
     Run every REALTIME_SWEEP_INTERVAL_S by django-celery-beat; a batch is overdue once it has been
     pending for max-wait, so a latest score reaches clients within max-wait + one sweep interval.

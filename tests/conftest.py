@@ -1,40 +1,26 @@
-"""Fixtures: a real Redis (from `make test`), real Celery workers and real ASGI servers.
+"""Fixtures shared by the test tree.
 
-`make test` starts a Redis server (project/localredis.py) and exports REDIS_URL; the realtime
-keys (`rt:*`) are deleted before each test. Server processes share the test database file, so
-tests that talk to them use `django_db(transaction=True)` to commit what they create.
+tests/unit needs nothing but Python (`pytest tests/unit`, seconds). tests/integration and tests/e2e
+need a real Redis: `make test` starts one (project/localredis.py) and exports REDIS_URL, and their
+conftests empty the realtime keys (`rt:*`) before each test. Server processes (real ASGI servers,
+Celery workers) share the test database file, so tests that talk to them use
+`django_db(transaction=True)` to commit what they create.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import time
+from pathlib import Path
 
 import pytest
-import redis
-from django.conf import settings
 from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
 
-from realtime import store
-from tournaments import services
+from tests.harness import factories
+from tests.harness.processes import AsgiServer, Workers, child_env
 from tournaments.models import Match, Participant, Tournament
-
-from .support import AsgiServer, Workers, child_env
-
-
-def pytest_configure(config):
-    if not os.environ.get("REDIS_URL"):
-        raise pytest.UsageError("REDIS_URL is not set: run the suite with `make test` (it provides Redis).")
-
-
-@pytest.fixture(autouse=True)
-def clean_realtime_state():
-    """Each test starts with no realtime state (keys of other subsystems are left alone)."""
-    client = redis.Redis.from_url(settings.REDIS_URL)
-    keys = list(client.scan_iter(match=f"{store.KEY_PREFIX}*", count=1000))
-    if keys:
-        client.delete(*keys)
-    client.close()
 
 
 @pytest.fixture(scope="session")
@@ -60,21 +46,13 @@ def asgi_server(server_env):
 
 @pytest.fixture
 def organizer(db):
-    user = get_user_model().objects.create_user(username=f"organizer-{get_user_model().objects.count()}")
-    user.api_token = Token.objects.create(user=user).key
-    return user
+    return factories.user_with_token(f"organizer-{get_user_model().objects.count()}")
 
 
 @pytest.fixture
 def live_tournament(organizer):
     """A public 8-participant tournament with its bracket and the first-round matches live."""
-    tournament = services.create_tournament(
-        name="Test Cup", game="Chess", organizer=organizer, participant_names=[f"P{i}" for i in range(1, 9)]
-    )
-    services.generate_bracket(tournament.id)
-    for match in tournament.matches.filter(round=1):
-        services.start_match(match.id)
-    return tournament
+    return factories.tournament(organizer)
 
 
 @pytest.fixture
@@ -83,16 +61,94 @@ def private_tournament(db):
 
     Members: `private-organizer` (organizer) and `player-a` (participant). `outsider` is not one.
     """
-    users = {name: get_user_model().objects.create_user(username=name) for name in
-             ("private-organizer", "outsider", "player-a")}  # fmt: skip
-    tournament = services.create_tournament(
-        name="Invite only",
-        game="Go",
-        organizer=users["private-organizer"],
-        participant_names=["A", "B"],
-        visibility=Tournament.Visibility.PRIVATE,
+    users = {name: factories.user_with_token(name) for name in ("private-organizer", "outsider", "player-a")}
+    tournament = factories.tournament(
+        users["private-organizer"], 2, live=0, name="Invite only", visibility=Tournament.Visibility.PRIVATE
     )
-    services.generate_bracket(tournament.id)
-    Participant.objects.filter(tournament=tournament, name="A").update(user=users["player-a"])
-    tokens = {name: Token.objects.create(user=user).key for name, user in users.items()}
+    Participant.objects.filter(tournament=tournament, seed=1).update(user=users["player-a"])
+    tokens = {name: user.api_token for name, user in users.items()}
     return tournament, Match.objects.get(tournament=tournament), tokens
+
+
+# Every server a test starts must be stopped by it: a leftover would outlive `make test`. Once all
+# fixtures are torn down, whatever still runs below this pytest process is terminated and fails the
+# session. (`make test` runs pytest under project/localredis.py, so the session's Redis is the
+# parent, not a descendant, and is left alone.)
+LEFTOVER_GRACE_S = 3  # for processes already on their way out (a browser driver closing, say)
+
+
+def _stat(pid: int | str) -> tuple[str, int, str] | None:
+    """(state, parent pid, start time) of a process, None once it is gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    state, ppid, *rest = text[text.rindex(")") + 2 :].split()
+    return state, int(ppid), rest[17]
+
+
+def _running(pid: int, started: str) -> bool:
+    stat = _stat(pid)  # a zombie has exited: only its exit status is left
+    return stat is not None and stat[0] not in ("Z", "X") and stat[2] == started
+
+
+def _running_descendants(root: int) -> dict[tuple[int, str], str]:
+    """Live processes below `root`, as {(pid, start time): command line}, from /proc."""
+    children: dict[int, list[tuple[int, str, str]]] = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        stat = _stat(entry.name)
+        if stat is not None:
+            state, ppid, started = stat
+            children.setdefault(ppid, []).append((int(entry.name), state, started))
+    found: dict[tuple[int, str], str] = {}
+    pending = [root]
+    while pending:
+        for pid, state, started in children.get(pending.pop(), []):
+            pending.append(pid)
+            if state not in ("Z", "X"):
+                found[(pid, started)] = _command_line(pid)
+    return found
+
+
+def _command_line(pid: int) -> str:
+    try:
+        line = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").strip()
+    except OSError:
+        return "?"
+    return line.decode(errors="replace") or "?"
+
+
+def _still_running(processes: dict[tuple[int, str], str], timeout: float) -> dict[tuple[int, str], str]:
+    """Those of `processes` still running after up to `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        processes = {key: line for key, line in processes.items() if _running(*key)}
+        if not processes or time.monotonic() >= deadline:
+            return processes
+        time.sleep(0.1)
+
+
+def _signal(processes: dict[tuple[int, str], str], signum: int) -> None:
+    for pid, _ in processes:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signum)
+
+
+@pytest.hookimpl(trylast=True)  # after pytest's own sessionfinish has torn down the session fixtures
+def pytest_sessionfinish(session):
+    leftovers = _still_running(_running_descendants(os.getpid()), LEFTOVER_GRACE_S)
+    if not leftovers:
+        return
+    _signal(leftovers, signal.SIGTERM)
+    _signal(_still_running(leftovers, 10), signal.SIGKILL)
+    lines = [f"{pid}: {command}" for (pid, _), command in sorted(leftovers.items())]
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.line("")
+        reporter.write_sep("=", "processes the tests left running (now terminated)", red=True)
+        for line in lines:
+            reporter.line(line, red=True)
+    else:
+        print("processes the tests left running (now terminated):", *lines, sep="\n")
+    if session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -3,6 +3,7 @@
 from django.contrib import admin, messages
 
 from . import services
+from .errors import DomainError
 from .models import Dispute, Match, Participant, Tournament, TournamentRole
 
 
@@ -22,7 +23,7 @@ def _run(modeladmin, request, queryset, action, label: str) -> None:
         try:
             action(obj)
             done += 1
-        except services.DomainError as error:
+        except DomainError as error:
             modeladmin.message_user(request, f"{obj}: {error.message}", messages.ERROR)
     if done:
         modeladmin.message_user(request, f"{label}: {done}", messages.SUCCESS)
@@ -38,7 +39,7 @@ class TournamentAdmin(admin.ModelAdmin):
 
     @admin.action(description="Generate the bracket")
     def generate_bracket(self, request, queryset):
-        _run(self, request, queryset, lambda t: services.generate_bracket(t.id), "Brackets generated")
+        _run(self, request, queryset, lambda t: services.generate_bracket(tournament_id=t.id), "Brackets generated")
 
 
 @admin.register(Match)
@@ -58,7 +59,7 @@ class MatchAdmin(admin.ModelAdmin):
 
     @admin.action(description="Start the selected matches")
     def start_matches(self, request, queryset):
-        _run(self, request, queryset, lambda m: services.start_match(m.id), "Matches started")
+        _run(self, request, queryset, lambda m: services.start_match(match_id=m.id), "Matches started")
 
     @admin.action(description="Complete the selected matches with their current score")
     def complete_matches(self, request, queryset):
@@ -66,7 +67,9 @@ class MatchAdmin(admin.ModelAdmin):
             self,
             request,
             queryset,
-            lambda m: services.complete_match(m.id, m.participant1_score, m.participant2_score),
+            lambda m: services.complete_match(
+                match_id=m.id, participant1_score=m.participant1_score, participant2_score=m.participant2_score
+            ),
             "Matches completed",
         )
 
@@ -84,7 +87,9 @@ class DisputeAdmin(admin.ModelAdmin):
             self,
             request,
             queryset,
-            lambda d: services.resolve_dispute(d.id, request.user, f"Result kept by {request.user}."),
+            lambda d: services.resolve_dispute(
+                dispute_id=d.id, resolved_by=request.user, resolution=f"Result kept by {request.user}."
+            ),
             "Disputes resolved",
         )
 

@@ -1,13 +1,16 @@
-"""HTTP API (SPEC §5): thin views over services and selectors, per-tournament permissions."""
+"""HTTP API: thin views over services and selectors, per-tournament permissions.
+
+Input serializers validate bodies; output serializers shape (and document) every answer; the one
+exception handler turns domain errors and unavailable backends into the error envelope.
+"""
 
 from __future__ import annotations
 
 import logging
 
 import redis
-from django.db import DatabaseError
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, inline_serializer
+from django.db import IntegrityError, InterfaceError, OperationalError
+from drf_spectacular.utils import extend_schema
 from kombu.exceptions import OperationalError as BrokerError
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, NotAuthenticated, PermissionDenied
@@ -17,13 +20,22 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from . import selectors, services
+from realtime import broadcast
+
+from . import errors, selectors, services
 from .models import MAX_SCORE, Dispute, Match, Tournament, TournamentRole
 
 logger = logging.getLogger(__name__)
 
 ORGANIZER = TournamentRole.Role.ORGANIZER
 REFEREE = TournamentRole.Role.REFEREE
+
+# Domain errors by kind -> HTTP status.
+DOMAIN_ERROR_STATUS = {
+    errors.Invalid: status.HTTP_400_BAD_REQUEST,
+    errors.NotFound: status.HTTP_404_NOT_FOUND,
+    errors.Conflict: status.HTTP_409_CONFLICT,
+}
 
 
 def _error(code: str, message: str, http_status: int, details=None) -> Response:
@@ -33,29 +45,38 @@ def _error(code: str, message: str, http_status: int, details=None) -> Response:
     return Response(body, status=http_status)
 
 
+def _unavailable(message: str) -> Response:
+    return _error("unavailable", message, status.HTTP_503_SERVICE_UNAVAILABLE)
+
+
 def exception_handler(exc, context):
     """One error shape for every 4xx/5xx: {"error": {"code", "message", "details"?}}."""
-    if isinstance(exc, services.DomainError):
-        return _error(exc.code, exc.message, exc.status)
+    if isinstance(exc, errors.DomainError):
+        return _error(exc.code, exc.message, DOMAIN_ERROR_STATUS.get(type(exc), status.HTTP_400_BAD_REQUEST))
+    if isinstance(exc, IntegrityError):
+        # A constraint caught a concurrent change the row locks could not (e.g. a duplicate name).
+        logger.info("integrity error answered with 409: %s", exc)
+        return _error("conflict", "The request conflicts with the current state; reload and retry.", 409)
     if isinstance(exc, (redis.RedisError, BrokerError)):
         logger.warning("realtime backend unavailable: %s", exc)
-        return _error(
-            "unavailable",
-            "The live-score service is temporarily unavailable; retry shortly (scores are absolute, retrying is safe).",
-            status.HTTP_503_SERVICE_UNAVAILABLE,
+        return _unavailable(
+            "The live-score service is temporarily unavailable; retry shortly (scores are absolute, retrying is safe)."
         )
-    if isinstance(exc, DatabaseError):
-        logger.exception("database error")
-        return _error("unavailable", "The database is temporarily unavailable.", status.HTTP_503_SERVICE_UNAVAILABLE)
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        logger.warning("database unavailable: %s", exc)
+        return _unavailable("The database is temporarily unavailable; retry shortly.")
     response = drf_exception_handler(exc, context)
     if response is None:
-        return None
+        return None  # a bug of ours: Django answers 500 and logs it
     if isinstance(exc, serializers.ValidationError):
         return _error("invalid", "The request body is invalid.", response.status_code, response.data)
     if isinstance(exc, APIException):
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         return _error(exc.default_code, detail, response.status_code)
     return response
+
+
+# --- input -------------------------------------------------------------------------------------
 
 
 class StrictIntegerField(serializers.IntegerField):
@@ -67,21 +88,25 @@ class StrictIntegerField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
-class ScoreSerializer(serializers.Serializer):
-    participant1_score = StrictIntegerField(min_value=0, max_value=MAX_SCORE)
-    participant2_score = StrictIntegerField(min_value=0, max_value=MAX_SCORE)
+def _score_field(**kwargs) -> StrictIntegerField:
+    return StrictIntegerField(min_value=0, max_value=MAX_SCORE, **kwargs)
 
 
-class DisputeSerializer(serializers.Serializer):
+class ScoreInput(serializers.Serializer):
+    participant1_score = _score_field()
+    participant2_score = _score_field()
+
+
+class DisputeInput(serializers.Serializer):
     reason = serializers.CharField(max_length=2000, allow_blank=False, trim_whitespace=True)
 
 
-class ResolutionSerializer(serializers.Serializer):
+class ResolutionInput(serializers.Serializer):
     """Keep the result (no scores) or correct it (both scores)."""
 
     resolution = serializers.CharField(max_length=2000, allow_blank=False, trim_whitespace=True)
-    participant1_score = StrictIntegerField(min_value=0, max_value=MAX_SCORE, required=False)
-    participant2_score = StrictIntegerField(min_value=0, max_value=MAX_SCORE, required=False)
+    participant1_score = _score_field(required=False)
+    participant2_score = _score_field(required=False)
 
 
 def _valid(serializer_class, request) -> dict:
@@ -90,6 +115,90 @@ def _valid(serializer_class, request) -> dict:
     serializer = serializer_class(data=request.data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+# --- output ------------------------------------------------------------------------------------
+
+
+class MatchStateOutput(serializers.Serializer):
+    match_id = serializers.IntegerField(source="id")
+    state = serializers.CharField()
+
+
+class ScoreOutput(serializers.Serializer):
+    match_id = serializers.IntegerField(source="id")
+    participant1_score = serializers.IntegerField()
+    participant2_score = serializers.IntegerField()
+
+
+class ResultOutput(ScoreOutput):
+    winner_id = serializers.IntegerField(allow_null=True)
+
+
+class DisputeOpenedOutput(serializers.Serializer):
+    dispute_id = serializers.IntegerField(source="id")
+    match_id = serializers.IntegerField()
+
+
+class DisputeResolvedOutput(serializers.Serializer):
+    dispute_id = serializers.IntegerField(source="id")
+    match_id = serializers.IntegerField()
+    state = serializers.CharField(source="match.state")
+    participant1_score = serializers.IntegerField(source="match.participant1_score")
+    participant2_score = serializers.IntegerField(source="match.participant2_score")
+    winner_id = serializers.IntegerField(source="match.winner_id", allow_null=True)
+
+
+class TournamentOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    game = serializers.CharField()
+    format = serializers.CharField()
+    visibility = serializers.CharField()
+    status = serializers.CharField()
+    winner_id = serializers.IntegerField(allow_null=True)
+    sequence = serializers.IntegerField(allow_null=True, help_text="Null while the live-score service is down.")
+    epoch = serializers.CharField(allow_null=True, help_text="Null while the live-score service is down.")
+
+
+class ParticipantOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    seed = serializers.IntegerField()
+
+
+class MatchOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    round = serializers.IntegerField()
+    position = serializers.IntegerField()
+    state = serializers.CharField()
+    participant1_id = serializers.IntegerField(allow_null=True)
+    participant2_id = serializers.IntegerField(allow_null=True)
+    participant1_score = serializers.IntegerField()
+    participant2_score = serializers.IntegerField()
+    winner_id = serializers.IntegerField(allow_null=True)
+    sequence = serializers.IntegerField(allow_null=True, help_text="Null while the live-score service is down.")
+
+
+class ViewersOutput(serializers.Serializer):
+    tournament = serializers.IntegerField()
+    matches = serializers.DictField(child=serializers.IntegerField(), help_text="match id -> connections")
+
+
+class TournamentStateOutput(serializers.Serializer):
+    """The same document as the WebSocket snapshot (docs/protocol.md), with the database's scores."""
+
+    tournament = TournamentOutput()
+    participants = ParticipantOutput(many=True)
+    matches = MatchOutput(many=True)
+    viewers = ViewersOutput(allow_null=True, help_text="Null while the live-score service is down.")
+
+
+def _tournament_state(tournament_id: int) -> dict:
+    return TournamentStateOutput(broadcast.add_live_fields(selectors.tournament_state(tournament_id))).data
+
+
+# --- lookups and permissions --------------------------------------------------------------------
 
 
 def _require_role(request, tournament_id: int, *roles: str) -> None:
@@ -103,73 +212,47 @@ def _existing(queryset, pk: int):
     """The object with this id, or a 404 naming what was looked for."""
     found = queryset.filter(pk=pk).first()
     if found is None:
-        raise services.NotFound(f"{queryset.model._meta.verbose_name.capitalize()} {pk} does not exist.")
+        raise errors.NotFound(f"{queryset.model._meta.verbose_name.capitalize()} {pk} does not exist.")
     return found
 
 
-def _match_or_404(match_id: int) -> Match:
-    return _existing(Match.objects.only("id", "tournament_id"), match_id)
+def _match_for_officials(request, match_id: int) -> None:
+    """404 for an unknown match, else 401/403 unless the caller officiates its tournament."""
+    match = _existing(Match.objects.only("id", "tournament_id"), match_id)
+    _require_role(request, match.tournament_id, ORGANIZER, REFEREE)
 
 
-# The full state a client needs: the same document as the WebSocket snapshot (docs/protocol.md).
-STATE = {200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT}
-MATCH_STATE = inline_serializer(
-    "MatchState", {"match_id": serializers.IntegerField(), "state": serializers.CharField()}
-)
-SCORES = inline_serializer(
-    "Scores",
-    {
-        "match_id": serializers.IntegerField(),
-        "participant1_score": serializers.IntegerField(),
-        "participant2_score": serializers.IntegerField(),
-        "winner_id": serializers.IntegerField(required=False),
-    },
-)
-RESOLVED = inline_serializer(
-    "DisputeResolved",
-    {
-        "dispute_id": serializers.IntegerField(),
-        "match_id": serializers.IntegerField(),
-        "state": serializers.CharField(),
-        "participant1_score": serializers.IntegerField(),
-        "participant2_score": serializers.IntegerField(),
-        "winner_id": serializers.IntegerField(allow_null=True),
-    },
-)
-DISPUTE = inline_serializer(
-    "DisputeOpened", {"dispute_id": serializers.IntegerField(), "match_id": serializers.IntegerField()}
-)
+# --- views -------------------------------------------------------------------------------------
 
 
 class TournamentDetail(APIView):
-    @extend_schema(responses=STATE)
+    @extend_schema(responses=TournamentStateOutput)
     def get(self, request, tournament_id: int):
         tournament = _existing(Tournament.objects, tournament_id)
         if not selectors.can_watch(tournament, request.user):
             raise PermissionDenied("This tournament is private.")
-        return Response(selectors.tournament_detail(tournament_id))
+        return Response(_tournament_state(tournament_id))
 
 
 class GenerateBracket(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=None, responses=STATE)
+    @extend_schema(request=None, responses={201: TournamentStateOutput})
     def post(self, request, tournament_id: int):
         _existing(Tournament.objects.only("id"), tournament_id)
         _require_role(request, tournament_id, ORGANIZER)
-        services.generate_bracket(tournament_id)
-        return Response(selectors.tournament_detail(tournament_id), status=status.HTTP_201_CREATED)
+        services.generate_bracket(tournament_id=tournament_id)
+        return Response(_tournament_state(tournament_id), status=status.HTTP_201_CREATED)
 
 
 class StartMatch(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=None, responses=MATCH_STATE)
+    @extend_schema(request=None, responses=MatchStateOutput)
     def post(self, request, match_id: int):
-        match = _match_or_404(match_id)
-        _require_role(request, match.tournament_id, ORGANIZER, REFEREE)
-        services.start_match(match_id)
-        return Response({"match_id": match_id, "state": Match.State.LIVE})
+        _match_for_officials(request, match_id)
+        match = services.start_match(match_id=match_id)
+        return Response(MatchStateOutput(match).data)
 
 
 class PostScore(APIView):
@@ -177,68 +260,46 @@ class PostScore(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "score"
 
-    @extend_schema(request=ScoreSerializer, responses={202: SCORES})
+    @extend_schema(request=ScoreInput, responses={202: ScoreOutput})
     def post(self, request, match_id: int):
-        scores = _valid(ScoreSerializer, request)
-        match = _match_or_404(match_id)
-        _require_role(request, match.tournament_id, ORGANIZER, REFEREE)
-        services.update_score(match_id, scores["participant1_score"], scores["participant2_score"])
-        return Response({"match_id": match_id, **scores}, status=status.HTTP_202_ACCEPTED)
+        scores = _valid(ScoreInput, request)
+        _match_for_officials(request, match_id)
+        match = services.update_score(match_id=match_id, **scores)
+        return Response(ScoreOutput(match).data, status=status.HTTP_202_ACCEPTED)
 
 
 class CompleteMatch(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=ScoreSerializer, responses=SCORES)
+    @extend_schema(request=ScoreInput, responses=ResultOutput)
     def post(self, request, match_id: int):
-        scores = _valid(ScoreSerializer, request)
-        match = _match_or_404(match_id)
-        _require_role(request, match.tournament_id, ORGANIZER, REFEREE)
-        match = services.complete_match(match_id, scores["participant1_score"], scores["participant2_score"])
-        return Response({"match_id": match_id, **scores, "winner_id": match.winner_id})
+        scores = _valid(ScoreInput, request)
+        _match_for_officials(request, match_id)
+        match = services.complete_match(match_id=match_id, **scores)
+        return Response(ResultOutput(match).data)
 
 
 class OpenDispute(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=DisputeSerializer, responses={201: DISPUTE})
+    @extend_schema(request=DisputeInput, responses={201: DisputeOpenedOutput})
     def post(self, request, match_id: int):
-        data = _valid(DisputeSerializer, request)
-        match = _match_or_404(match_id)
-        full = Match.objects.select_related("participant1", "participant2").get(pk=match.pk)
-        is_player = request.user.id in {
-            getattr(full.participant1, "user_id", None),
-            getattr(full.participant2, "user_id", None),
-        }
-        if not is_player:
+        data = _valid(DisputeInput, request)
+        match = _existing(Match.objects.select_related("participant1", "participant2"), match_id)
+        players = {getattr(match.participant1, "user_id", None), getattr(match.participant2, "user_id", None)}
+        if request.user.id not in players:
             _require_role(request, match.tournament_id, ORGANIZER, REFEREE)
-        dispute = services.open_dispute(match_id, request.user, data["reason"])
-        return Response({"dispute_id": dispute.id, "match_id": match_id}, status=status.HTTP_201_CREATED)
+        dispute = services.open_dispute(match_id=match_id, opened_by=request.user, reason=data["reason"])
+        return Response(DisputeOpenedOutput(dispute).data, status=status.HTTP_201_CREATED)
 
 
 class ResolveDispute(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=ResolutionSerializer, responses=RESOLVED)
+    @extend_schema(request=ResolutionInput, responses=DisputeResolvedOutput)
     def post(self, request, dispute_id: int):
-        data = _valid(ResolutionSerializer, request)
+        data = _valid(ResolutionInput, request)
         dispute = _existing(Dispute.objects.select_related("match"), dispute_id)
         _require_role(request, dispute.match.tournament_id, ORGANIZER)
-        services.resolve_dispute(
-            dispute_id,
-            request.user,
-            data["resolution"],
-            data.get("participant1_score"),
-            data.get("participant2_score"),
-        )
-        match = Match.objects.get(pk=dispute.match_id)
-        return Response(
-            {
-                "dispute_id": dispute_id,
-                "match_id": match.id,
-                "state": match.state,
-                "participant1_score": match.participant1_score,
-                "participant2_score": match.participant2_score,
-                "winner_id": match.winner_id,
-            }
-        )
+        dispute = services.resolve_dispute(dispute_id=dispute_id, resolved_by=request.user, **data)
+        return Response(DisputeResolvedOutput(dispute).data)

@@ -1,12 +1,14 @@
-"""Read side of the domain: who may see what, and the state a client needs (API and snapshots)."""
+"""Read side of the domain: who may see what, and the state of a tournament in the database.
+
+Nothing here knows about Redis: realtime adds sequences, published scores and viewers to these
+documents itself (realtime/live_fields.py), for the API and for WebSocket snapshots.
+"""
 
 from __future__ import annotations
 
 from enum import Enum
 
 from django.db.models import Q
-
-from realtime import broadcast
 
 from .models import Match, Participant, Tournament, TournamentRole
 
@@ -66,7 +68,7 @@ def match_access(match_id: int, user) -> Access:
     return Access.ALLOWED if can_watch(match.tournament, user) else Access.FORBIDDEN
 
 
-def _tournament_data(tournament: Tournament, position: broadcast.Position) -> dict:
+def _tournament_data(tournament: Tournament) -> dict:
     return {
         "id": tournament.id,
         "name": tournament.name,
@@ -75,8 +77,6 @@ def _tournament_data(tournament: Tournament, position: broadcast.Position) -> di
         "visibility": tournament.visibility,
         "status": tournament.status,
         "winner_id": tournament.winner_id,
-        "sequence": position.of_tournament(tournament.id),
-        "epoch": position.epoch,
     }
 
 
@@ -84,12 +84,7 @@ def _participant_data(participant: Participant) -> dict:
     return {"id": participant.id, "name": participant.name, "seed": participant.seed}
 
 
-def _match_data(match: Match, position: broadcast.Position, as_published: bool) -> dict:
-    scores = (match.participant1_score, match.participant2_score)
-    if as_published and position.of_match(match.id) > 0:
-        # What clients were last sent (0:0 if only match_started so far), not a newer database
-        # score whose frame is still pending: a snapshot must never be ahead of its sequence.
-        scores = position.shown_scores.get(match.id, (0, 0))
+def _match_data(match: Match) -> dict:
     return {
         "id": match.id,
         "round": match.round,
@@ -97,10 +92,9 @@ def _match_data(match: Match, position: broadcast.Position, as_published: bool) 
         "state": match.state,
         "participant1_id": match.participant1_id,
         "participant2_id": match.participant2_id,
-        "participant1_score": scores[0],
-        "participant2_score": scores[1],
+        "participant1_score": match.participant1_score,
+        "participant2_score": match.participant2_score,
         "winner_id": match.winner_id,
-        "sequence": position.of_match(match.id),
     }
 
 
@@ -112,30 +106,21 @@ def match_ids(tournament_id: int) -> list[int]:
     return list(Match.objects.filter(tournament_id=tournament_id).values_list("id", flat=True))
 
 
-def tournament_detail(tournament_id: int, *, as_published: bool = False) -> dict:
-    """Everything a client shows about a tournament, with the latest sequences.
-
-    Sequences are read *before* the database, so the state is never older than they say. With
-    `as_published` (WebSocket snapshots) scores are the last ones published, exactly consistent
-    with the sequences; without (the API) they are the database's latest.
-    """
-    ids = match_ids(tournament_id)
-    position = broadcast.position(tournament_id, ids)
+def tournament_state(tournament_id: int) -> dict:
+    """The tournament, its participants and its matches as the database holds them now."""
     tournament = Tournament.objects.get(pk=tournament_id)
     return {
-        "tournament": _tournament_data(tournament, position),
+        "tournament": _tournament_data(tournament),
         "participants": [_participant_data(p) for p in tournament.participants.all()],
-        "matches": [_match_data(m, position, as_published) for m in Match.objects.filter(tournament_id=tournament_id)],
-        "viewers": broadcast.viewers(tournament_id, ids),
+        "matches": [_match_data(m) for m in Match.objects.filter(tournament_id=tournament_id)],
     }
 
 
-def match_detail(match_id: int, *, as_published: bool = False) -> dict:
-    position = broadcast.position(tournament_of_match(match_id), [match_id])
+def match_state(match_id: int) -> dict:
+    """One match with its tournament and its two participants, as the database holds them now."""
     match = Match.objects.select_related("tournament", "participant1", "participant2").get(pk=match_id)
     return {
-        "tournament": _tournament_data(match.tournament, position),
+        "tournament": _tournament_data(match.tournament),
         "participants": [_participant_data(p) for p in (match.participant1, match.participant2) if p],
-        "match": _match_data(match, position, as_published),
-        "viewers": broadcast.viewers(match.tournament_id, [match_id]),
+        "match": _match_data(match),
     }

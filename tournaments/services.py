@@ -1,52 +1,31 @@
 """Write side of the domain: every state change goes through one of these functions.
 
 Each runs in a transaction, locks the rows two requests could race on, and tells spectators
-through `realtime.broadcast` (which publishes only after the transaction commits).
+through `realtime.broadcast` (which publishes only after the transaction commits). Each refuses
+what the rules refuse with a `tournaments.errors` exception, having changed nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from realtime import broadcast
-from realtime.events import Event
 
 from . import bracket
+from .errors import Conflict, Invalid, NotFound
 from .models import MAX_SCORE, Dispute, Match, Participant, Tournament, TournamentRole
-
-
-class DomainError(Exception):
-    """A request the rules refuse. `status` is the HTTP status the API answers with."""
-
-    status = 400
-    code = "invalid"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class NotFound(DomainError):
-    status = 404
-    code = "not_found"
-
-
-class Conflict(DomainError):
-    """Valid input, wrong moment: the match or tournament is not in a state that allows it."""
-
-    status = 409
-    code = "conflict"
 
 
 def create_tournament(
     *,
     name: str,
     game: str,
-    organizer,
+    organizer: AbstractBaseUser,
     participant_names: Sequence[str] = (),
     visibility: str = Tournament.Visibility.PUBLIC,
 ) -> Tournament:
@@ -68,7 +47,7 @@ def _bracket_data(tournament_id: int) -> list[dict]:
     )
 
 
-def generate_bracket(tournament_id: int) -> list[Match]:
+def generate_bracket(*, tournament_id: int) -> list[Match]:
     """(Re)generate the single-elimination bracket; refused once a match has started."""
     with transaction.atomic():
         tournament = _locked_tournament(tournament_id)
@@ -78,7 +57,7 @@ def generate_bracket(tournament_id: int) -> list[Match]:
             raise Conflict("A match has already started; the bracket can no longer be regenerated.")
         participants = {p.seed: p for p in tournament.participants.all()}
         if not bracket.MIN_PARTICIPANTS <= len(participants) <= bracket.MAX_PARTICIPANTS:
-            raise DomainError(
+            raise Invalid(
                 f"A bracket needs {bracket.MIN_PARTICIPANTS} to {bracket.MAX_PARTICIPANTS} participants;"
                 f" this tournament has {len(participants)}."
             )
@@ -96,9 +75,7 @@ def generate_bracket(tournament_id: int) -> list[Match]:
         )
         tournament.status = Tournament.Status.ONGOING
         tournament.save(update_fields=["status"])
-        broadcast.tournament_event(
-            Event.BRACKET_GENERATED, tournament_id=tournament.id, matches=_bracket_data(tournament.id)
-        )
+        broadcast.bracket_generated(tournament_id=tournament.id, matches=_bracket_data(tournament.id))
     return matches
 
 
@@ -119,7 +96,7 @@ def _locked_match(match_id: int) -> Match:
 def _check_scores(participant1_score: int, participant2_score: int) -> None:
     for score in (participant1_score, participant2_score):
         if isinstance(score, bool) or not isinstance(score, int) or not 0 <= score <= MAX_SCORE:
-            raise DomainError(f"Scores must be whole numbers from 0 to {MAX_SCORE}.")
+            raise Invalid(f"Scores must be whole numbers from 0 to {MAX_SCORE}.")
 
 
 def _set_scores(match: Match, participant1_score: int, participant2_score: int) -> None:
@@ -140,7 +117,7 @@ def _announce_score(match: Match) -> None:
     )
 
 
-def start_match(match_id: int) -> Match:
+def start_match(*, match_id: int) -> Match:
     with transaction.atomic():
         match = _locked_match(match_id)
         if match.state != Match.State.SCHEDULED:
@@ -159,7 +136,7 @@ def start_match(match_id: int) -> Match:
     return match
 
 
-def update_score(match_id: int, participant1_score: int, participant2_score: int) -> Match:
+def update_score(*, match_id: int, participant1_score: int, participant2_score: int) -> Match:
     """Record a live score. Spectators receive it coalesced (at most once per window)."""
     _check_scores(participant1_score, participant2_score)
     with transaction.atomic():
@@ -173,16 +150,20 @@ def update_score(match_id: int, participant1_score: int, participant2_score: int
     return match
 
 
-def complete_match(match_id: int, participant1_score: int, participant2_score: int) -> Match:
+def _winner_of(match: Match, participant1_score: int, participant2_score: int) -> int:
+    if participant1_score == participant2_score:
+        raise Invalid("A match cannot end in a tie in single elimination.")
+    return match.participant1_id if participant1_score > participant2_score else match.participant2_id
+
+
+def complete_match(*, match_id: int, participant1_score: int, participant2_score: int) -> Match:
     """Final score and winner; the winner advances; the final completes the tournament."""
     _check_scores(participant1_score, participant2_score)
-    if participant1_score == participant2_score:
-        raise DomainError("A match cannot end in a tie in single elimination.")
     with transaction.atomic():
         match = _locked_match(match_id)
         if match.state != Match.State.LIVE:
             raise Conflict(f"Only a live match can be completed; this one is {match.state}.")
-        winner_id = match.participant1_id if participant1_score > participant2_score else match.participant2_id
+        winner_id = _winner_of(match, participant1_score, participant2_score)
         _set_scores(match, participant1_score, participant2_score)
         match.state = Match.State.COMPLETED
         match.winner_id = winner_id
@@ -196,49 +177,60 @@ def complete_match(match_id: int, participant1_score: int, participant2_score: i
             participant2_score=participant2_score,
             winner_id=winner_id,
         )
-        _advance_winner(match)
+        _carry_result_forward(match)
     return match
 
 
-def _advance_winner(match: Match) -> None:
-    """Put the match's winner into its slot of the next match; the final completes the tournament.
+def _carry_result_forward(match: Match) -> None:
+    """What a (new or corrected) result of a completed match changes beyond it: the winner takes
+    their slot in the next match, or, for the final, the tournament completes with that champion."""
+    next_match = _locked_next_match(match)
+    if next_match is None:
+        _complete_tournament(match)
+    else:
+        _advance_winner(match, next_match)
 
-    Also used when a dispute corrects a result: refused (409) once the next match has started.
-    """
-    loser_id = match.participant2_id if match.winner_id == match.participant1_id else match.participant1_id
-    next_round, next_position, slot = bracket.next_slot(match.round, match.position)
-    next_match = (
+
+def _locked_next_match(match: Match) -> Match | None:
+    """The match the winner of `match` plays next (None for the final), locked."""
+    next_round, next_position, _ = bracket.next_slot(match.round, match.position)
+    return (
         Match.objects.select_for_update()
         .filter(tournament_id=match.tournament_id, round=next_round, position=next_position)
         .first()
     )
-    if next_match is None:  # the final
-        tournament = _locked_tournament(match.tournament_id)
-        tournament.status = Tournament.Status.COMPLETED
-        tournament.winner_id = match.winner_id
-        tournament.completed_at = tournament.completed_at or timezone.now()
-        tournament.save(update_fields=["status", "winner", "completed_at"])
-        broadcast.tournament_event(
-            Event.TOURNAMENT_COMPLETED,
-            tournament_id=match.tournament_id,
-            winner_id=match.winner_id,
-            runner_up_id=loser_id,
-        )
-        return
+
+
+def _advance_winner(match: Match, next_match: Match) -> None:
+    """Put the match's winner into its slot of `next_match`: refused (409) once that one started."""
     if next_match.state != Match.State.SCHEDULED:
         raise Conflict(f"The next match has already started ({next_match.state}); the bracket can no longer change.")
+    _, _, slot = bracket.next_slot(match.round, match.position)
     # Only this slot's column is written, so two sibling matches completing at once cannot
     # overwrite each other's winner even where row locks are not available.
     Match.objects.filter(pk=next_match.pk).update(**{f"participant{slot}_id": match.winner_id})
-    broadcast.tournament_event(
-        Event.BRACKET_UPDATED, tournament_id=match.tournament_id, matches=_bracket_data(match.tournament_id)
+    broadcast.bracket_updated(tournament_id=match.tournament_id, matches=_bracket_data(match.tournament_id))
+
+
+def _complete_tournament(final: Match) -> None:
+    """The final's winner is the champion (again, if a correction changed them)."""
+    runner_up_id = final.participant2_id if final.winner_id == final.participant1_id else final.participant1_id
+    tournament = _locked_tournament(final.tournament_id)
+    tournament.status = Tournament.Status.COMPLETED
+    tournament.winner_id = final.winner_id
+    tournament.completed_at = tournament.completed_at or timezone.now()
+    tournament.save(update_fields=["status", "winner", "completed_at"])
+    broadcast.tournament_completed(
+        tournament_id=final.tournament_id,
+        winner_id=final.winner_id,
+        runner_up_id=runner_up_id,
     )
 
 
-def open_dispute(match_id: int, opened_by, reason: str) -> Dispute:
+def open_dispute(*, match_id: int, opened_by: AbstractBaseUser, reason: str) -> Dispute:
     reason = reason.strip()
     if not reason:
-        raise DomainError("A dispute needs a reason.")
+        raise Invalid("A dispute needs a reason.")
     with transaction.atomic():
         match = _locked_match(match_id)
         if match.state not in (Match.State.LIVE, Match.State.COMPLETED):
@@ -253,8 +245,9 @@ def open_dispute(match_id: int, opened_by, reason: str) -> Dispute:
 
 
 def resolve_dispute(
+    *,
     dispute_id: int,
-    resolved_by,
+    resolved_by: AbstractBaseUser,
     resolution: str,
     participant1_score: int | None = None,
     participant2_score: int | None = None,
@@ -264,35 +257,21 @@ def resolve_dispute(
     The match returns to what it was: live, or completed. Correcting a completed match may change
     its winner, who then replaces the old one in the next match, unless that match has started.
     """
-    correcting = participant1_score is not None or participant2_score is not None
-    if correcting:
-        if participant1_score is None or participant2_score is None:
-            raise DomainError("Give both scores to correct the result, or neither to keep it.")
-        _check_scores(participant1_score, participant2_score)
+    correction = _correction(participant1_score, participant2_score)
     resolution = resolution.strip()
     if not resolution:
-        raise DomainError("Say how the dispute was resolved.")
+        raise Invalid("Say how the dispute was resolved.")
     with transaction.atomic():
         dispute = Dispute.objects.select_for_update().filter(pk=dispute_id).first()
         if dispute is None:
             raise NotFound(f"Dispute {dispute_id} does not exist.")
         if dispute.status != Dispute.Status.OPEN:
             raise Conflict("This dispute is already resolved.")
-        match = _locked_match(dispute.match_id)
-        was_completed = match.winner_id is not None
-        if correcting:
-            if was_completed:
-                if participant1_score == participant2_score:
-                    raise DomainError("A match cannot end in a tie in single elimination.")
-                winner_id = match.participant1_id if participant1_score > participant2_score else match.participant2_id
-                winner_changed = winner_id != match.winner_id
-                match.winner_id = winner_id
-                if winner_changed:
-                    _advance_winner(match)
-            _set_scores(match, participant1_score, participant2_score)
-        match.state = Match.State.COMPLETED if was_completed else Match.State.LIVE
-        match.save()
-        match.refresh_from_db(fields=["score_version"])
+        match = dispute.match = _locked_match(dispute.match_id)
+        if correction is None:
+            _keep_result(match)
+        else:
+            _correct_result(match, *correction)
         dispute.status = Dispute.Status.RESOLVED
         dispute.resolution = resolution
         dispute.resolved_by = resolved_by
@@ -307,6 +286,39 @@ def resolve_dispute(
             participant2_score=match.participant2_score,
             winner_id=match.winner_id,
         )
-        if correcting and not was_completed:
+        if match.state == Match.State.LIVE and correction is not None:
             _announce_score(match)  # the live stream continues from the corrected score
     return dispute
+
+
+def _correction(participant1_score: int | None, participant2_score: int | None) -> tuple[int, int] | None:
+    """Both scores (a correction), neither (keep the result), or an error."""
+    if participant1_score is None and participant2_score is None:
+        return None
+    if participant1_score is None or participant2_score is None:
+        raise Invalid("Give both scores to correct the result, or neither to keep it.")
+    _check_scores(participant1_score, participant2_score)
+    return participant1_score, participant2_score
+
+
+def _state_before_dispute(match: Match) -> str:
+    return Match.State.COMPLETED if match.is_over else Match.State.LIVE
+
+
+def _keep_result(match: Match) -> None:
+    match.state = _state_before_dispute(match)
+    match.save(update_fields=["state"])
+
+
+def _correct_result(match: Match, participant1_score: int, participant2_score: int) -> None:
+    """New scores; for a completed match also the winner, carried forward if it changed."""
+    match.state = _state_before_dispute(match)
+    previous_winner_id = match.winner_id
+    if match.is_over:
+        match.winner_id = _winner_of(match, participant1_score, participant2_score)
+    _set_scores(match, participant1_score, participant2_score)
+    match.save()
+    match.refresh_from_db(fields=["score_version"])
+    if match.winner_id != previous_winner_id:
+        # After the save: what goes out about the bracket shows this match corrected.
+        _carry_result_forward(match)

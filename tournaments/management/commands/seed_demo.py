@@ -30,7 +30,7 @@ class Command(BaseCommand):
                 name=DEMO_NAME, game="Rocket League", organizer=organizer, participant_names=DEMO_TEAMS
             )
         if not tournament.matches.exists():
-            services.generate_bracket(tournament.id)
+            services.generate_bracket(tournament_id=tournament.id)
         match_ids = list(tournament.matches.values_list("id", flat=True))
         if options["json"]:
             self.stdout.write(json.dumps({"tournament_id": tournament.id, "token": token.key, "match_ids": match_ids}))

@@ -1,4 +1,5 @@
 // The live page: draws the bracket from the snapshot and keeps it current from events.
+// tests/harness/reference_client.py states the same rules in Python; keep the two in step.
 (function () {
   "use strict";
   var root = document.getElementById("bracket");
@@ -6,6 +7,7 @@
   var championEl = document.getElementById("champion");
   var tournamentId = root.dataset.tournamentId;
   var state = { tournament: null, participants: {}, matches: {} };
+  var cards = {};  // match id -> its article.match element
 
   function name(id) { return id && state.participants[id] ? state.participants[id].name : "TBD"; }
 
@@ -16,23 +18,60 @@
     return "Round " + round;
   }
 
-  function row(participantId, score, match) {
-    var div = document.createElement("div");
-    div.className = "row" + (match.winner_id && match.winner_id === participantId ? " winner" : "");
-    var label = document.createElement("span");
-    label.textContent = name(participantId);
-    var value = document.createElement("span");
-    value.className = "score";
-    value.textContent = match.state === "scheduled" ? "" : score;
-    div.appendChild(label);
-    div.appendChild(value);
-    return div;
+  function setText(el, text) { if (el.textContent !== text) el.textContent = text; }
+  function setClass(el, className) { if (el.className !== className) el.className = className; }
+
+  // One participant's row: <div class="row [winner]"><span>name</span><span class="score"></span></div>
+  function patchRow(div, participantId, score, match) {
+    setClass(div, "row" + (match.winner_id && match.winner_id === participantId ? " winner" : ""));
+    setText(div.firstChild, name(participantId));
+    setText(div.lastChild, match.state === "scheduled" ? "" : String(score));
   }
 
-  function render(flashId) {
+  // Brings an existing card up to date with its match, writing only what differs.
+  function patchCard(card, m) {
+    setClass(card, "match " + m.state + (card.classList.contains("flash") ? " flash" : ""));
+    patchRow(card.children[0], m.participant1_id, m.participant1_score, m);
+    patchRow(card.children[1], m.participant2_id, m.participant2_score, m);
+    setText(card.children[2], m.state);
+  }
+
+  // The short highlight of a card a frame was about; restarted if it is still running.
+  function flash(card) {
+    if (!card.classList.contains("flash")) { card.classList.add("flash"); return; }
+    if (card.getAnimations) card.getAnimations().forEach(function (a) { a.currentTime = 0; });
+  }
+
+  function buildCard(m) {
+    var card = document.createElement("article");
+    card.className = "match";
+    card.dataset.matchId = m.id;
+    for (var i = 0; i < 2; i++) {
+      var div = document.createElement("div");
+      div.appendChild(document.createElement("span"));
+      div.appendChild(document.createElement("span")).className = "score";
+      card.appendChild(div);
+    }
+    card.appendChild(document.createElement("div")).className = "state";
+    var unflash = function (e) { if (e.target === card) card.classList.remove("flash"); };
+    card.addEventListener("animationend", unflash);
+    card.addEventListener("animationcancel", unflash);
+    patchCard(card, m);
+    return card;
+  }
+
+  function renderChampion() {
+    var winner = state.tournament && state.tournament.winner_id;
+    championEl.hidden = !winner;
+    if (winner) setText(championEl, "🏆 Champion: " + name(winner));
+  }
+
+  // The whole bracket, from scratch: only when its structure changes (snapshot, new matches).
+  function render() {
     var matches = Object.values(state.matches);
     var rounds = Math.max.apply(null, matches.map(function (m) { return m.round; }).concat([1]));
     root.innerHTML = "";
+    cards = {};
     for (var r = 1; r <= rounds; r++) {
       var column = document.createElement("section");
       column.className = "round";
@@ -44,29 +83,29 @@
       column.appendChild(list);
       matches.filter(function (m) { return m.round === r; })
         .sort(function (a, b) { return a.position - b.position; })
-        .forEach(function (m) {
-          var card = document.createElement("article");
-          card.className = "match " + m.state + (m.id === flashId ? " flash" : "");
-          card.dataset.matchId = m.id;
-          card.appendChild(row(m.participant1_id, m.participant1_score, m));
-          card.appendChild(row(m.participant2_id, m.participant2_score, m));
-          var s = document.createElement("div");
-          s.className = "state";
-          s.textContent = m.state;
-          card.appendChild(s);
-          list.appendChild(card);
-        });
+        .forEach(function (m) { list.appendChild(cards[m.id] = buildCard(m)); });
       root.appendChild(column);
     }
-    var winner = state.tournament && state.tournament.winner_id;
-    championEl.hidden = !winner;
-    if (winner) championEl.textContent = "🏆 Champion: " + name(winner);
+    renderChampion();
   }
 
+  // Merges bracket matches into the state; returns the ids of those whose data changed.
   function mergeMatches(list) {
+    var changed = [];
     list.forEach(function (m) {
       var known = state.matches[m.id] || { participant1_score: 0, participant2_score: 0 };
-      state.matches[m.id] = Object.assign({}, known, m);
+      var merged = Object.assign({}, known, m);
+      if (Object.keys(merged).some(function (k) { return merged[k] !== known[k]; })) changed.push(m.id);
+      state.matches[m.id] = merged;
+    });
+    return changed;
+  }
+
+  // A new match, or one moved to another place, changes the bracket's structure: it is then rebuilt.
+  function changesStructure(list) {
+    return list.some(function (m) {
+      var known = state.matches[m.id];
+      return !cards[m.id] || known.round !== m.round || known.position !== m.position;
     });
   }
 
@@ -82,6 +121,7 @@
       mergeMatches(data.matches);
       render();
     },
+    // Patch, don't rebuild: a frame's cost is independent of the bracket's size, and no layout thrash on a phone.
     event: function (frame) {
       var d = frame.data, m = state.matches[d.match_id];
       switch (frame.type) {
@@ -98,11 +138,21 @@
           if (m) Object.assign(m, { state: d.state, winner_id: d.winner_id,
             participant1_score: d.participant1_score, participant2_score: d.participant2_score });
           break;
-        case "bracket_generated": state.matches = {}; mergeMatches(d.matches); break;
-        case "bracket_updated": mergeMatches(d.matches); break;
-        case "tournament_completed": state.tournament.winner_id = d.winner_id; state.tournament.status = "completed"; break;
+        case "bracket_generated":
+          state.tournament.status = "ongoing"; state.matches = {}; mergeMatches(d.matches); render();
+          return;
+        case "bracket_updated":
+          var rebuild = changesStructure(d.matches), changed = mergeMatches(d.matches);
+          if (rebuild) { render(); return; }
+          changed.forEach(function (id) { patchCard(cards[id], state.matches[id]); });
+          return;
+        case "tournament_completed":
+          state.tournament.winner_id = d.winner_id; state.tournament.status = "completed";
+          renderChampion();
+          return;
       }
-      render(d.match_id);
+      var card = m && cards[m.id];
+      if (card) { patchCard(card, m); flash(card); }
     }
   };
 

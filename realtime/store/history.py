@@ -1,0 +1,77 @@
+"""Where a tournament's realtime state stands (epoch, sequences, published scores) and its history.
+
+Read by snapshots (which must agree with the sequences they carry) and by resuming clients (which
+are replayed what they missed from the history).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import keys
+from .scripts import client
+
+
+@dataclass(frozen=True)
+class Position:
+    """The epoch and the latest sequence of each stream, and each match's published score."""
+
+    epoch: str
+    sequences: dict[str, int]  # stream ("t:<id>", "m:<id>") -> latest sequence, 0 if none yet
+    published_scores: dict[int, tuple[int, int]] = field(default_factory=dict)  # match id -> (p1, p2)
+
+    def of_tournament(self, tournament_id: int) -> int:
+        return self.sequences.get(keys.tournament_stream(tournament_id), 0)
+
+    def of_match(self, match_id: int) -> int:
+        return self.sequences.get(keys.match_stream(match_id), 0)
+
+    def restricted_to(self, streams: set[str]) -> Position:
+        return Position(
+            self.epoch,
+            {stream: seq for stream, seq in self.sequences.items() if stream in streams},
+            self.published_scores,
+        )
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    stream: str
+    sequence: int
+    frame: str
+
+
+def position(tournament_id: int, match_ids: list[int]) -> Position:
+    """The epoch and latest sequences of the tournament and of the given matches (one round trip)."""
+    pipe = client().pipeline(transaction=False)
+    _read_position(pipe, tournament_id, match_ids)
+    return _position(tournament_id, match_ids, pipe.execute())
+
+
+def history(tournament_id: int, match_ids: list[int]) -> tuple[Position, list[HistoryEntry]]:
+    """The position and the history's entries, oldest first, read atomically."""
+    pipe = client().pipeline(transaction=True)
+    _read_position(pipe, tournament_id, match_ids)
+    pipe.xrange(keys.history(tournament_id))
+    *replies, entries = pipe.execute()
+    return _position(tournament_id, match_ids, replies), [
+        HistoryEntry(fields[b"s"].decode(), int(fields[b"q"]), fields[b"f"].decode()) for _, fields in entries
+    ]
+
+
+def _read_position(pipe, tournament_id: int, match_ids: list[int]) -> None:
+    pipe.hmget(keys.tournament_state(tournament_id), "epoch", "seq")
+    for match_id in match_ids:
+        pipe.hmget(keys.match_state(match_id), "seq", "published_score")
+
+
+def _position(tournament_id: int, match_ids: list[int], replies: list) -> Position:
+    (epoch, tournament_sequence), *matches = replies
+    sequences = {keys.tournament_stream(tournament_id): int(tournament_sequence or 0)}
+    published_scores = {}
+    for match_id, (sequence, score) in zip(match_ids, matches, strict=True):
+        sequences[keys.match_stream(match_id)] = int(sequence or 0)
+        if score:
+            participant1_score, participant2_score = score.split(b":")
+            published_scores[match_id] = (int(participant1_score), int(participant2_score))
+    return Position(epoch=(epoch or b"").decode(), sequences=sequences, published_scores=published_scores)

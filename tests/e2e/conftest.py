@@ -1,0 +1,3 @@
+"""End-to-end tests: real ASGI servers, Celery workers, WebSocket clients and Chromium."""
+
+from tests.harness.redis_state import clean_realtime_state  # noqa: F401 (autouse)

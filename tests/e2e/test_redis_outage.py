@@ -1,0 +1,101 @@
+"""Redis going away makes score posts fail clearly (503) and recover by themselves when it returns."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+from asgiref.sync import sync_to_async
+from django.test import override_settings
+from rest_framework.test import APIClient
+
+from project.localredis import free_port, start_server, stop_server
+from realtime.store import keys, scripts
+from tests.harness import factories
+from tests.harness.processes import AsgiServer, start_worker
+from tests.harness.spectators import Spectator, is_type
+from tournaments.models import Match
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    """A Redis server of this test's own, which it may stop and start, used by the realtime store.
+
+    A test that restarts the server puts the new one in `["process"]`; that one is stopped at the end.
+    """
+    port = free_port()
+    redis = {"port": port, "dir": tmp_path, "process": start_server(port, tmp_path)}
+    try:
+        with override_settings(REDIS_URL=f"redis://127.0.0.1:{port}/0"):
+            scripts.reset()
+            yield redis
+    finally:
+        scripts.reset()
+        stop_server(redis["process"])
+
+
+def post_score(organizer, match, p1: int):
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {organizer.api_token}")
+    return api.post(
+        f"/api/matches/{match.id}/score/", {"participant1_score": p1, "participant2_score": 0}, format="json"
+    )
+
+
+def test_score_posts_answer_503_while_redis_is_down_and_recover_after(own_redis, organizer):
+    match = Match.objects.get(tournament=factories.tournament(organizer, 2))
+    assert post_score(organizer, match, 1).status_code == 202
+
+    stop_server(own_redis["process"])
+    response = post_score(organizer, match, 2)
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "unavailable"
+
+    own_redis["process"] = start_server(own_redis["port"], own_redis["dir"])
+    response = post_score(organizer, match, 3)
+    assert response.status_code == 202
+    # the store took the update: its latest frame is the one just posted
+    assert b'"participant1_score":3' in scripts.client().hget(keys.match_state(match.id), "tail")
+
+
+async def test_the_whole_stack_recovers_by_itself_when_redis_restarts(own_redis, server_env, organizer, tmp_path):
+    """ASGI server, worker and this test's API calls all on a Redis that goes away and comes back."""
+    env = {**server_env, "REDIS_URL": f"redis://127.0.0.1:{own_redis['port']}/0"}
+    env.pop("CELERY_BROKER_URL", None)
+    server, worker = AsgiServer(env), start_worker(env)
+    try:
+        tournament = await sync_to_async(factories.tournament)(organizer, 2)
+        match = await sync_to_async(Match.objects.get)(tournament=tournament)
+        spectator = await Spectator.connect(server, f"ws/tournament/{tournament.id}/")
+        await spectator.wait_for(is_type("snapshot"))
+
+        async def post(p1: int) -> int:
+            async with httpx.AsyncClient(base_url=server.http_url, timeout=15) as client:
+                response = await client.post(
+                    f"/api/matches/{match.id}/score/",
+                    json={"participant1_score": p1, "participant2_score": 0},
+                    headers={"Authorization": f"Token {organizer.api_token}"},
+                )
+                return response.status_code
+
+        assert await post(1) == 202
+        await spectator.wait_for(is_type("score_updated", participant1_score=1))
+
+        stop_server(own_redis["process"])
+        assert await post(2) == 503
+        own_redis["process"] = start_server(own_redis["port"], own_redis["dir"])
+
+        # No restart of any process: the next post is accepted and reaches the spectator, live or
+        # (if its connection had to be re-established) by resuming.
+        deadline = asyncio.get_running_loop().time() + 20
+        while await post(3) != 202:
+            assert asyncio.get_running_loop().time() < deadline, "the API did not recover"
+            await asyncio.sleep(0.2)  # retry as a client would until the deadline: recovery sends no event
+        await spectator.wait_for(is_type("score_updated", participant1_score=3), timeout=20)
+        await spectator.close()
+    finally:
+        server.stop()
+        worker.stop()

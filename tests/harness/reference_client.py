@@ -1,0 +1,95 @@
+"""The client rules of docs/protocol.md in Python: what a tournament-room client shows.
+
+The same rules as tournaments/static/tournaments/live-client.js (drop a frame whose sequence is not
+above the last one applied for its stream) and live-page.js (how each event changes the page's
+state). Tests use it to check that a snapshot plus the frames published after it always equals a
+fresh snapshot: the page can never drift from the server.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+
+MATCH_FIELDS_IN_BRACKET_FRAMES = ("round", "position", "state", "participant1_id", "participant2_id", "winner_id")
+
+
+class ReferenceClient:
+    def __init__(self, snapshot: dict) -> None:
+        """Start from a tournament snapshot's `data`."""
+        self.tournament = {key: value for key, value in snapshot["tournament"].items() if key != "sequence"}
+        self.participants = copy.deepcopy(snapshot["participants"])
+        self.matches = {match["id"]: _without_sequence(match) for match in snapshot["matches"]}
+        self.sequences = {f"t:{snapshot['tournament']['id']}": snapshot["tournament"]["sequence"]}
+        self.sequences.update({f"m:{match['id']}": match["sequence"] for match in snapshot["matches"]})
+
+    def receive(self, text: str) -> bool:
+        """Apply one frame (JSON text); False if it was dropped as stale or duplicate."""
+        frame = json.loads(text)
+        data = frame["data"]
+        stream = f"m:{data['match_id']}" if "match_id" in data else f"t:{data['tournament_id']}"
+        if data["sequence"] <= self.sequences.get(stream, 0):
+            return False
+        self.sequences[stream] = data["sequence"]
+        self._apply(frame["type"], data)
+        return True
+
+    def _apply(self, event: str, data: dict) -> None:
+        match = self.matches.get(data.get("match_id"))
+        if event == "match_started":
+            match["state"] = "live"
+        elif event == "score_updated":
+            match.update(_scores(data))
+        elif event == "match_completed":
+            match.update(state="completed", winner_id=data["winner_id"], **_scores(data))
+        elif event == "dispute_created":
+            match["state"] = "disputed"
+        elif event == "dispute_resolved":
+            match.update(state=data["state"], winner_id=data["winner_id"], **_scores(data))
+        elif event == "bracket_generated":
+            self.matches = {}
+            self._merge(data["matches"])
+            self.tournament["status"] = "ongoing"
+        elif event == "bracket_updated":
+            self._merge(data["matches"])
+        elif event == "tournament_completed":
+            self.tournament.update(status="completed", winner_id=data["winner_id"])
+
+    def _merge(self, matches: list[dict]) -> None:
+        for entry in matches:
+            known = self.matches.setdefault(entry["id"], {"id": entry["id"], **_scores({})})
+            known.update({field: entry[field] for field in MATCH_FIELDS_IN_BRACKET_FRAMES})
+
+    def shows(self) -> dict:
+        """What the page shows, in the shape of a snapshot (no viewers), sequences included."""
+        return {
+            "tournament": {**self.tournament, "sequence": self.sequences[f"t:{self.tournament['id']}"]},
+            "participants": self.participants,
+            "matches": sorted(
+                (
+                    {**match, "sequence": self.sequences.get(f"m:{match_id}", 0)}
+                    for match_id, match in self.matches.items()
+                ),
+                key=lambda match: (match["round"], match["position"]),
+            ),
+        }
+
+
+def _scores(data: dict) -> dict:
+    return {
+        "participant1_score": data.get("participant1_score", 0),
+        "participant2_score": data.get("participant2_score", 0),
+    }
+
+
+def _without_sequence(match: dict) -> dict:
+    return {key: value for key, value in match.items() if key != "sequence"}
+
+
+def as_shown(snapshot: dict) -> dict:
+    """A snapshot's `data` in the shape of `ReferenceClient.shows()`."""
+    return {
+        "tournament": snapshot["tournament"],
+        "participants": snapshot["participants"],
+        "matches": sorted(snapshot["matches"], key=lambda match: (match["round"], match["position"])),
+    }

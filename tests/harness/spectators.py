@@ -1,0 +1,117 @@
+"""Real WebSocket spectators for tests: every frame recorded and validated against the catalogue."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from urllib.parse import quote
+
+import websockets
+
+from realtime import events
+
+from .processes import AsgiServer
+
+
+class Spectator:
+    """A real WebSocket client that records every frame it receives, validated against the catalogue."""
+
+    def __init__(self, socket) -> None:
+        self.socket = socket
+        self.frames: list[dict] = []
+        self.received_at: list[float] = []
+        self.closed = asyncio.Event()
+        self._changed = asyncio.Condition()
+        self._reader = asyncio.create_task(self._read())
+
+    @classmethod
+    async def connect(cls, server: AsgiServer, path: str, headers: dict | None = None) -> Spectator:
+        socket = await websockets.connect(
+            server.ws_url(path), origin=server.http_url, additional_headers=headers, open_timeout=10
+        )
+        return cls(socket)
+
+    async def _read(self) -> None:
+        try:
+            async for text in self.socket:
+                parsed = events.validate(text)
+                async with self._changed:
+                    self.frames.append(parsed)
+                    self.received_at.append(time.monotonic())
+                    self._changed.notify_all()
+        except websockets.ConnectionClosed:
+            pass
+        finally:
+            self.closed.set()
+            async with self._changed:
+                self._changed.notify_all()
+
+    async def wait_for(self, predicate: Callable[[dict], bool], timeout: float = 10) -> dict:
+        """The first recorded frame matching `predicate`, waiting for it if needed."""
+        async with self._changed:
+            found = await asyncio.wait_for(
+                self._changed.wait_for(lambda: any(map(predicate, self.frames)) or self.closed.is_set()), timeout
+            )
+            del found
+            for frame in self.frames:
+                if predicate(frame):
+                    return frame
+        raise AssertionError(f"connection closed before the frame arrived; got {self.types()}")
+
+    async def send(self, message: dict | str | bytes) -> None:
+        await self.socket.send(message if isinstance(message, (str, bytes)) else json.dumps(message))
+
+    def of_type(self, frame_type: str) -> list[dict]:
+        return [frame for frame in self.frames if frame["type"] == frame_type]
+
+    def types(self) -> list[str]:
+        return [frame["type"] for frame in self.frames]
+
+    def match_frames(self, match_id: int) -> list[dict]:
+        return [f for f in self.frames if f["data"].get("match_id") == match_id and f["type"] != "snapshot"]
+
+    @property
+    def close_code(self) -> int | None:
+        return self.socket.close_code
+
+    async def close(self) -> None:
+        await self.socket.close()
+        await self._reader
+
+
+def is_type(frame_type: str, **data) -> Callable[[dict], bool]:
+    def predicate(frame: dict) -> bool:
+        return frame["type"] == frame_type and all(frame["data"].get(k) == v for k, v in data.items())
+
+    return predicate
+
+
+def seen_sequences(spectator: Spectator) -> tuple[str, dict[str, int]]:
+    """What a client remembers: the epoch and the last sequence per stream (snapshot, then events)."""
+    snapshot = spectator.of_type("snapshot")[-1]["data"]
+    epoch = snapshot["tournament"]["epoch"]
+    sequences = {f"t:{snapshot['tournament']['id']}": snapshot["tournament"]["sequence"]}
+    sequences.update({f"m:{m['id']}": m["sequence"] for m in snapshot.get("matches", [snapshot.get("match")])})
+    for frame in spectator.frames:
+        data = frame["data"]
+        if "sequence" in data and frame["type"] != "snapshot":
+            stream = f"m:{data['match_id']}" if "match_id" in data else f"t:{data['tournament_id']}"
+            sequences[stream] = max(sequences.get(stream, 0), data["sequence"])
+    return epoch, sequences
+
+
+async def resume(asgi_server: AsgiServer, path: str, spectator: Spectator) -> Spectator:
+    """Reconnect as a client that saw what `spectator` saw, asking to resume."""
+    epoch, sequences = seen_sequences(spectator)
+    query = quote(json.dumps({"epoch": epoch, "sequences": sequences}))
+    return await Spectator.connect(asgi_server, f"{path}?resume={query}")
+
+
+async def visit(server: AsgiServer, path: str) -> Spectator:
+    """Connect, take the snapshot, leave: a client that will come back later."""
+    spectator = await Spectator.connect(server, path)
+    await spectator.wait_for(is_type("snapshot"))
+    await spectator.close()
+    return spectator
