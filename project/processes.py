@@ -45,7 +45,8 @@ def asgi_server(host: str, port: int, forwarded_allow_ips: str = DEFAULT_FORWARD
     return [
         sys.executable, "-m", "uvicorn", "project.asgi:application", "--host", host, "--port", str(port),
         "--lifespan", "off", "--ws-max-size", "65536", "--log-level", "info", "--ws-per-message-deflate", "false",
-        "--proxy-headers", "--forwarded-allow-ips", forwarded_allow_ips,
+        "--proxy-headers", "--forwarded-allow-ips", forwarded_allow_ips, "--no-server-header",
+        "--ws", "project.websocket_protocol:WebSocketProtocol",
     ]  # fmt: skip
 
 

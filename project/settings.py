@@ -5,6 +5,7 @@ requires DJANGO_SECRET_KEY and turns on the deployment hardening that `check --d
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -32,6 +33,9 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
+# Pages of other origins allowed to open WebSockets ("https://example.com[:port]"): this site's own
+# origin is always allowed; everything else is refused (realtime/handshake.py).
+WEBSOCKET_ALLOWED_ORIGINS = env_list("WEBSOCKET_ALLOWED_ORIGINS", "")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -45,20 +49,62 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "django_celery_beat",
+    "axes",
     "tournaments",
     "realtime",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # API answers are the JSON error envelope whatever goes wrong, before and after the views.
+    "tournaments.api_errors.JsonErrorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: it sees failed logins after authentication ran (django-axes).
+    "axes.middleware.AxesMiddleware",
 ]
+
+# --- Hardening: logins, headers ----------------------------------------------------------------
+# Failed logins (admin, and any Django login view) are counted per account and per client address
+# by django-axes, in the shared cache (so across every web process); after AXES_FAILURE_LIMIT
+# failures either is locked out (429) for AXES_COOLOFF_TIME.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: an account, or an address
+AXES_RESET_ON_SUCCESS = True
+# The client address is REMOTE_ADDR, which uvicorn sets from X-Forwarded-For only for trusted
+# proxies (FORWARDED_ALLOW_IPS): a client cannot pick its own address to dodge the count.
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+
+# Pages load only this site's own scripts, styles and sockets; nothing may frame them.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer", "camera", "geolocation", "gyroscope", "magnetometer", "microphone", "payment", "usb",
+    )
+}  # fmt: skip
 
 ROOT_URLCONF = "project.urls"
 ASGI_APPLICATION = "project.asgi.application"
@@ -188,6 +234,10 @@ REALTIME_SEND_TIMEOUT_S = float(os.environ.get("REALTIME_SEND_TIMEOUT_S", "5"))
 # WebSocket clients: frames per second allowed from one client, and burst.
 REALTIME_CLIENT_RATE = float(os.environ.get("REALTIME_CLIENT_RATE", "10"))
 REALTIME_CLIENT_BURST = int(os.environ.get("REALTIME_CLIENT_BURST", "30"))
+# WebSocket connections one ASGI process holds, in all and from one client address (a venue's
+# spectators can share one address behind NAT: keep it generous). Over either: close code 1013.
+REALTIME_MAX_CONNECTIONS = int(os.environ.get("REALTIME_MAX_CONNECTIONS", "10000"))
+REALTIME_MAX_CONNECTIONS_PER_ADDRESS = int(os.environ.get("REALTIME_MAX_CONNECTIONS_PER_ADDRESS", "256"))
 
 # --- HTTP API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -197,11 +247,20 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["tournaments.api_parsers.JSONParser"],
+    # ?format= picks a renderer; there is one (JSON), and a wrong value must not become an odd 404.
+    "URL_FORMAT_OVERRIDE": None,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "tournaments.api.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"score": os.environ.get("SCORE_THROTTLE_RATE", "6000/min")},
+    "EXCEPTION_HANDLER": "tournaments.api_errors.exception_handler",
+    # Per token (or per address for anonymous callers), counted in the shared cache.
+    "DEFAULT_THROTTLE_RATES": {
+        "score": os.environ.get("SCORE_THROTTLE_RATE", "6000/min"),
+        "bracket": os.environ.get("BRACKET_THROTTLE_RATE", "30/hour"),
+        "dispute": os.environ.get("DISPUTE_THROTTLE_RATE", "20/hour"),
+    },
 }
+# A JSON body larger than this is refused (413) before it is parsed: the API's bodies are tiny.
+API_MAX_BODY_BYTES = int(os.environ.get("API_MAX_BODY_BYTES", str(64 * 1024)))
 SPECTACULAR_SETTINGS = {
     "TITLE": "Live tournament scores API",
     "VERSION": "1.0.0",

@@ -5,25 +5,30 @@ published meanwhile is either in the snapshot (its sequence is not above the sna
 is dropped) or after it. From then on a frame whose sequence is not above the last one this
 socket forwarded for that match (or tournament) is dropped: clients never see stale, duplicate
 or reordered frames, whatever the interleaving of publishers.
+
+A connection counts (as a spectator, and against the connection limits) exactly while it is open:
+it leaves before the server closes it, and whatever way its consumer ends — a close by either
+side, a dropped client, a crash — `__call__`'s `finally` takes it out.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
+from collections import Counter
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 
 from tournaments import selectors
 
 from . import snapshots
-from .events import Control, encode, encode_error
+from .events import Control, encode, encode_error, parse_client_json
 from .presence import tracker
 from .resume import ResumeRequest, missed_frames
 from .store import history
@@ -31,11 +36,37 @@ from .store.keys import FRAME_MESSAGE_TYPE, Room, RoomKind
 
 logger = logging.getLogger(__name__)
 
-# Close codes (docs/protocol.md): 4403 and 4404 mean "do not reconnect".
-CLOSE_FORBIDDEN = 4403
+# Close codes (docs/protocol.md): 4404 means "do not reconnect"; 1013 "try again later".
 CLOSE_NOT_FOUND = 4404
 CLOSE_TOO_MANY_FRAMES = 4429
+CLOSE_TRY_AGAIN_LATER = 1013
 MAX_CLIENT_FRAME_CHARS = 4096
+
+
+class ConnectionLimits:
+    """This process's open connections, in all and per client address (REALTIME_MAX_CONNECTIONS*)."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.by_address: Counter[str] = Counter()
+
+    def acquire(self, address: str) -> bool:
+        if self.total >= settings.REALTIME_MAX_CONNECTIONS:
+            return False
+        if self.by_address[address] >= settings.REALTIME_MAX_CONNECTIONS_PER_ADDRESS:
+            return False
+        self.total += 1
+        self.by_address[address] += 1
+        return True
+
+    def release(self, address: str) -> None:
+        self.total -= 1
+        self.by_address[address] -= 1
+        if not self.by_address[address]:
+            del self.by_address[address]
+
+
+limits = ConnectionLimits()
 
 
 class TokenBucket:
@@ -60,27 +91,44 @@ class RoomConsumer(AsyncWebsocketConsumer):
     """Common behaviour of both rooms; subclasses say which kind of room and who may watch it."""
 
     room_kind: RoomKind
+    joined = False  # in the room's group and counted as a spectator
+    address: str | None = None  # counted against the connection limits under this client address
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self.release()
 
     async def connect(self) -> None:
         self.room = Room(self.room_kind, self.scope["url_route"]["kwargs"]["room_id"])
-        self.joined = False
         self.last_sequence: dict[str, int] = {}
         self.bucket = TokenBucket(settings.REALTIME_CLIENT_RATE, settings.REALTIME_CLIENT_BURST)
         self.refused_frames = 0
 
-        access = await database_sync_to_async(self.access)(self.scope.get("user"))
         # Accept first, then close with a code: a refused handshake cannot carry a reason, and the
-        # client must know not to retry (4403/4404) rather than back off and retry forever.
+        # client must know whether to retry later (1013) or not at all (4404).
         await self.accept()
-        if access is not selectors.Access.ALLOWED:
-            code = CLOSE_NOT_FOUND if access is selectors.Access.NOT_FOUND else CLOSE_FORBIDDEN
-            await self.close(code=code)
+        address = (self.scope.get("client") or ("unknown",))[0]
+        if not limits.acquire(address):
+            await self.close(code=CLOSE_TRY_AGAIN_LATER, reason="Too many connections.")
+            return
+        self.address = address
+        # Private rooms of others are "not found" too: their ids leak nothing.
+        if not await database_sync_to_async(self.may_watch)(self.scope.get("user")):
+            await self.close(code=CLOSE_NOT_FOUND)
             return
 
         await self.channel_layer.group_add(self.room.group, self.channel_name)
         await tracker.join(self.room, self.channel_name)
         self.joined = True
-        resume = self.resume_param()
+        try:
+            await self.catch_up(self.resume_param())
+        except ObjectDoesNotExist:  # deleted since the access check (a regenerated bracket)
+            await self.close_and_leave(CLOSE_NOT_FOUND)
+
+    async def catch_up(self, resume: str | None) -> None:
+        """What the client missed, if it asked to resume and the history holds all of it; else a snapshot."""
         if resume is not None and await self.replay(resume):
             return
         snapshot = await database_sync_to_async(snapshots.take)(self.room)
@@ -117,8 +165,27 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def leave_room(self) -> None:
         if self.joined:
             self.joined = False
-            await self.channel_layer.group_discard(self.room.group, self.channel_name)
             await tracker.leave(self.room, self.channel_name)
+            await self.channel_layer.group_discard(self.room.group, self.channel_name)
+
+    async def release(self) -> None:
+        """Everything this connection holds: its room, its presence, its place in the limits."""
+        try:
+            await self.leave_room()
+        finally:
+            if self.address is not None:
+                limits.release(self.address)
+                self.address = None
+
+    async def close_and_leave(self, code: int) -> None:
+        """Stop counting this connection first, then close it (the close may never reach a client
+        that stopped reading: it is not waited for longer than a frame would be)."""
+        await self.leave_room()
+        try:
+            async with asyncio.timeout(settings.REALTIME_SEND_TIMEOUT_S):
+                await self.close(code=code)
+        except TimeoutError:
+            raise StopConsumer() from None
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if not self.bucket.take():
@@ -126,7 +193,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             if self.refused_frames == 1:
                 await self.send(text_data=encode_error("rate_limited", "Too many frames; slow down."))
             elif self.refused_frames > settings.REALTIME_CLIENT_BURST:
-                await self.close(code=CLOSE_TOO_MANY_FRAMES)
+                await self.close_and_leave(CLOSE_TOO_MANY_FRAMES)
             return
         self.refused_frames = 0
         if text_data is None:
@@ -138,7 +205,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             )
             return
         try:
-            message = json.loads(text_data)
+            message = parse_client_json(text_data)
         except ValueError:
             await self.send(text_data=encode_error("bad_json", "The frame is not valid JSON."))
             return
@@ -181,20 +248,20 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await self.leave_room()
         raise StopConsumer()
 
-    def access(self, user) -> selectors.Access:
-        """Whether `user` may watch this room (sync: ORM)."""
+    def may_watch(self, user) -> bool:
+        """Whether the room exists and `user` may watch it (sync: ORM)."""
         raise NotImplementedError
 
 
 class TournamentConsumer(RoomConsumer):
     room_kind = RoomKind.TOURNAMENT
 
-    def access(self, user) -> selectors.Access:
-        return selectors.tournament_access(self.room.id, user)
+    def may_watch(self, user) -> bool:
+        return selectors.can_watch_tournament(self.room.id, user)
 
 
 class MatchConsumer(RoomConsumer):
     room_kind = RoomKind.MATCH
 
-    def access(self, user) -> selectors.Access:
-        return selectors.match_access(self.room.id, user)
+    def may_watch(self, user) -> bool:
+        return selectors.can_watch_match(self.room.id, user)

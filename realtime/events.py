@@ -107,6 +107,15 @@ def template(event: Event, data: dict[str, Any]) -> FrameTemplate:
     return FrameTemplate(head=f'{{"type":"{event}","data":{{"sequence":', tail=f",{body[1:]}}}", score=score)
 
 
+def parse_client_json(text: str) -> Any:
+    """JSON a client sent; ValueError for anything that is not JSON, however deeply it nests
+    (json.loads raises RecursionError, not ValueError, at about a thousand levels)."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
 def validate(text: str) -> dict[str, Any]:
     """Parse a server frame and check it against the catalogue; raise ValueError if it breaks the contract."""
     parsed = json.loads(text)

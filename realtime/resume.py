@@ -9,10 +9,12 @@ nothing: never a partial replay with a hole in it.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
+from .events import parse_client_json
 from .store.history import HistoryEntry, Position
+
+MAX_CHARS = 65536
 
 
 @dataclass(frozen=True)
@@ -23,7 +25,9 @@ class ResumeRequest:
     @classmethod
     def parse(cls, raw: str) -> ResumeRequest:
         """From `{"epoch": "...", "sequences": {"m:5": 12, "t:1": 3}}`; ValueError if malformed."""
-        data = json.loads(raw)
+        if len(raw) > MAX_CHARS:
+            raise ValueError("resume is too long")
+        data = parse_client_json(raw)
         if not isinstance(data, dict) or not isinstance(data.get("epoch"), str):
             raise ValueError("resume needs an epoch")
         sequences = data.get("sequences")

@@ -1,80 +1,26 @@
 """HTTP API: thin views over services and selectors, per-tournament permissions.
 
-Input serializers validate bodies; output serializers shape (and document) every answer; the one
-exception handler turns domain errors and unavailable backends into the error envelope.
+Input serializers validate bodies; output serializers shape (and document) every answer; what goes
+wrong becomes the one error envelope (tournaments/api_errors.py).
 """
 
 from __future__ import annotations
 
-import logging
-
-import redis
-from django.db import IntegrityError, InterfaceError, OperationalError
 from drf_spectacular.utils import extend_schema
-from kombu.exceptions import OperationalError as BrokerError
 from rest_framework import serializers, status
-from rest_framework.exceptions import APIException, NotAuthenticated, PermissionDenied
+from rest_framework.exceptions import NotAuthenticated, PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
-from rest_framework.views import exception_handler as drf_exception_handler
 
 from realtime import broadcast
 
 from . import errors, selectors, services
 from .models import MAX_SCORE, Dispute, Match, Tournament, TournamentRole
 
-logger = logging.getLogger(__name__)
-
 ORGANIZER = TournamentRole.Role.ORGANIZER
 REFEREE = TournamentRole.Role.REFEREE
-
-# Domain errors by kind -> HTTP status.
-DOMAIN_ERROR_STATUS = {
-    errors.Invalid: status.HTTP_400_BAD_REQUEST,
-    errors.NotFound: status.HTTP_404_NOT_FOUND,
-    errors.Conflict: status.HTTP_409_CONFLICT,
-}
-
-
-def _error(code: str, message: str, http_status: int, details=None) -> Response:
-    body = {"error": {"code": code, "message": message}}
-    if details is not None:
-        body["error"]["details"] = details
-    return Response(body, status=http_status)
-
-
-def _unavailable(message: str) -> Response:
-    return _error("unavailable", message, status.HTTP_503_SERVICE_UNAVAILABLE)
-
-
-def exception_handler(exc, context):
-    """One error shape for every 4xx/5xx: {"error": {"code", "message", "details"?}}."""
-    if isinstance(exc, errors.DomainError):
-        return _error(exc.code, exc.message, DOMAIN_ERROR_STATUS.get(type(exc), status.HTTP_400_BAD_REQUEST))
-    if isinstance(exc, IntegrityError):
-        # A constraint caught a concurrent change the row locks could not (e.g. a duplicate name).
-        logger.info("integrity error answered with 409: %s", exc)
-        return _error("conflict", "The request conflicts with the current state; reload and retry.", 409)
-    if isinstance(exc, (redis.RedisError, BrokerError)):
-        logger.warning("realtime backend unavailable: %s", exc)
-        return _unavailable(
-            "The live-score service is temporarily unavailable; retry shortly (scores are absolute, retrying is safe)."
-        )
-    if isinstance(exc, (OperationalError, InterfaceError)):
-        logger.warning("database unavailable: %s", exc)
-        return _unavailable("The database is temporarily unavailable; retry shortly.")
-    response = drf_exception_handler(exc, context)
-    if response is None:
-        return None  # a bug of ours: Django answers 500 and logs it
-    if isinstance(exc, serializers.ValidationError):
-        return _error("invalid", "The request body is invalid.", response.status_code, response.data)
-    if isinstance(exc, APIException):
-        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-        return _error(exc.default_code, detail, response.status_code)
-    return response
-
 
 # --- input -------------------------------------------------------------------------------------
 
@@ -88,6 +34,19 @@ class StrictIntegerField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
+class StrictCharField(serializers.CharField):
+    """A JSON string: refuses 5 and true that CharField would turn into "5" and "True"."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+def _text_field() -> StrictCharField:
+    return StrictCharField(max_length=2000, allow_blank=False, trim_whitespace=True)
+
+
 def _score_field(**kwargs) -> StrictIntegerField:
     return StrictIntegerField(min_value=0, max_value=MAX_SCORE, **kwargs)
 
@@ -98,13 +57,13 @@ class ScoreInput(serializers.Serializer):
 
 
 class DisputeInput(serializers.Serializer):
-    reason = serializers.CharField(max_length=2000, allow_blank=False, trim_whitespace=True)
+    reason = _text_field()
 
 
 class ResolutionInput(serializers.Serializer):
     """Keep the result (no scores) or correct it (both scores)."""
 
-    resolution = serializers.CharField(max_length=2000, allow_blank=False, trim_whitespace=True)
+    resolution = _text_field()
     participant1_score = _score_field(required=False)
     participant2_score = _score_field(required=False)
 
@@ -208,17 +167,24 @@ def _require_role(request, tournament_id: int, *roles: str) -> None:
         raise PermissionDenied(f"This needs the {' or '.join(roles)} role in this tournament.")
 
 
-def _existing(queryset, pk: int):
-    """The object with this id, or a 404 naming what was looked for."""
-    found = queryset.filter(pk=pk).first()
-    if found is None:
+def _visible(queryset, pk: int, request, *, tournament: str = ""):
+    """The object with this id, or a 404 naming what was looked for: the same 404 whether it does
+    not exist or belongs to a private tournament the caller may not watch (ids leak nothing).
+
+    `tournament` is the path from the object to its tournament ("" for a tournament itself).
+    """
+    found = (queryset.select_related(tournament) if tournament else queryset).filter(pk=pk).first()
+    owner = found
+    for step in filter(None, tournament.split("__")):
+        owner = getattr(owner, step, None)
+    if owner is None or not selectors.can_watch(owner, request.user):
         raise errors.NotFound(f"{queryset.model._meta.verbose_name.capitalize()} {pk} does not exist.")
     return found
 
 
 def _match_for_officials(request, match_id: int) -> None:
-    """404 for an unknown match, else 401/403 unless the caller officiates its tournament."""
-    match = _existing(Match.objects.only("id", "tournament_id"), match_id)
+    """404 for an unknown (or hidden) match, else 403 unless the caller officiates its tournament."""
+    match = _visible(Match.objects.all(), match_id, request, tournament="tournament")
     _require_role(request, match.tournament_id, ORGANIZER, REFEREE)
 
 
@@ -228,18 +194,18 @@ def _match_for_officials(request, match_id: int) -> None:
 class TournamentDetail(APIView):
     @extend_schema(responses=TournamentStateOutput)
     def get(self, request, tournament_id: int):
-        tournament = _existing(Tournament.objects, tournament_id)
-        if not selectors.can_watch(tournament, request.user):
-            raise PermissionDenied("This tournament is private.")
+        _visible(Tournament.objects.all(), tournament_id, request)
         return Response(_tournament_state(tournament_id))
 
 
 class GenerateBracket(APIView):
     permission_classes = [IsAuthenticated]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "bracket"
 
     @extend_schema(request=None, responses={201: TournamentStateOutput})
     def post(self, request, tournament_id: int):
-        _existing(Tournament.objects.only("id"), tournament_id)
+        _visible(Tournament.objects.all(), tournament_id, request)
         _require_role(request, tournament_id, ORGANIZER)
         services.generate_bracket(tournament_id=tournament_id)
         return Response(_tournament_state(tournament_id), status=status.HTTP_201_CREATED)
@@ -281,11 +247,15 @@ class CompleteMatch(APIView):
 
 class OpenDispute(APIView):
     permission_classes = [IsAuthenticated]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "dispute"
 
     @extend_schema(request=DisputeInput, responses={201: DisputeOpenedOutput})
     def post(self, request, match_id: int):
         data = _valid(DisputeInput, request)
-        match = _existing(Match.objects.select_related("participant1", "participant2"), match_id)
+        match = _visible(
+            Match.objects.select_related("participant1", "participant2"), match_id, request, tournament="tournament"
+        )
         players = {getattr(match.participant1, "user_id", None), getattr(match.participant2, "user_id", None)}
         if request.user.id not in players:
             _require_role(request, match.tournament_id, ORGANIZER, REFEREE)
@@ -299,7 +269,7 @@ class ResolveDispute(APIView):
     @extend_schema(request=ResolutionInput, responses=DisputeResolvedOutput)
     def post(self, request, dispute_id: int):
         data = _valid(ResolutionInput, request)
-        dispute = _existing(Dispute.objects.select_related("match"), dispute_id)
+        dispute = _visible(Dispute.objects.all(), dispute_id, request, tournament="match__tournament")
         _require_role(request, dispute.match.tournament_id, ORGANIZER)
         dispute = services.resolve_dispute(dispute_id=dispute_id, resolved_by=request.user, **data)
         return Response(DisputeResolvedOutput(dispute).data)

@@ -4,7 +4,6 @@ from django.http import Http404
 from django.shortcuts import render
 
 from . import selectors
-from .models import Tournament
 
 
 def index(request):
@@ -13,7 +12,7 @@ def index(request):
 
 
 def live(request, tournament_id: int):
-    tournament = Tournament.objects.filter(pk=tournament_id).first()
-    if tournament is None or not selectors.can_watch(tournament, request.user):
+    tournament = selectors.watchable_tournament(tournament_id, request.user)
+    if tournament is None:
         raise Http404("No such tournament")
     return render(request, "tournaments/live.html", {"tournament": tournament})

@@ -6,17 +6,9 @@ documents itself (realtime/live_fields.py), for the API and for WebSocket snapsh
 
 from __future__ import annotations
 
-from enum import Enum
-
 from django.db.models import Q
 
 from .models import Match, Participant, Tournament, TournamentRole
-
-
-class Access(Enum):
-    ALLOWED = "allowed"
-    FORBIDDEN = "forbidden"
-    NOT_FOUND = "not_found"
 
 
 def is_member(tournament: Tournament, user) -> bool:
@@ -54,18 +46,20 @@ def visible_tournaments(user):
     ).distinct()
 
 
-def tournament_access(tournament_id: int, user) -> Access:
+def watchable_tournament(tournament_id: int, user) -> Tournament | None:
+    """The tournament if `user` may watch it; None if it does not exist *or* is private to others:
+    an outsider learns nothing about a private tournament, not even that it exists."""
     tournament = Tournament.objects.filter(pk=tournament_id).first()
-    if tournament is None:
-        return Access.NOT_FOUND
-    return Access.ALLOWED if can_watch(tournament, user) else Access.FORBIDDEN
+    return tournament if tournament is not None and can_watch(tournament, user) else None
 
 
-def match_access(match_id: int, user) -> Access:
+def can_watch_tournament(tournament_id: int, user) -> bool:
+    return watchable_tournament(tournament_id, user) is not None
+
+
+def can_watch_match(match_id: int, user) -> bool:
     match = Match.objects.select_related("tournament").filter(pk=match_id).first()
-    if match is None:
-        return Access.NOT_FOUND
-    return Access.ALLOWED if can_watch(match.tournament, user) else Access.FORBIDDEN
+    return match is not None and can_watch(match.tournament, user)
 
 
 def _tournament_data(tournament: Tournament) -> dict:

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 from asgiref.sync import sync_to_async
+from django.contrib.auth import get_user_model
 from playwright.async_api import async_playwright, expect
 
 from tests.harness.factories import first_live_match
@@ -162,3 +163,25 @@ async def test_a_score_patches_its_own_card_and_leaves_the_other_cards_untouched
     await expect(score_cell(page, other, 1)).to_have_text("2")
     await expect(score_cell(page, other, 2)).to_have_text("0")
     await expect(page.locator(".match")).to_have_count(7)
+
+
+async def test_the_live_page_and_the_admin_work_under_the_content_security_policy(page, asgi_server, live_tournament):
+    """The policy allows only the site's own scripts and styles: nothing the pages need may be refused."""
+    await sync_to_async(get_user_model().objects.create_superuser)("csp-admin", password="a-long-password-7")
+    violations = []
+    page.on("console", lambda message: violations.append(message.text) if "Content Security" in message.text else None)
+    await open_live_page(page, asgi_server, live_tournament.id)
+    await expect(page.locator("article.match")).to_have_count(7)
+    await page.goto(f"{asgi_server.http_url}/admin/login/")
+    await page.fill("#id_username", "csp-admin")
+    await page.fill("#id_password", "a-long-password-7")
+    await page.click("input[type=submit]")
+    await expect(page.locator("#site-name")).to_be_visible()
+    for path in (
+        "tournaments/tournament/",
+        f"tournaments/tournament/{live_tournament.id}/change/",
+        "tournaments/match/",
+    ):
+        await page.goto(f"{asgi_server.http_url}/admin/{path}")
+        await page.wait_for_load_state("networkidle")
+    assert violations == []

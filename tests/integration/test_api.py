@@ -184,13 +184,29 @@ def test_referees_can_score_but_not_regenerate_the_bracket(live_match):
     assert api.post(f"/api/tournaments/{live_match.tournament_id}/bracket/").status_code == 403
 
 
-def test_private_tournaments_are_hidden_from_non_members(private_tournament):
+def test_private_tournaments_are_hidden_from_non_members_exactly_like_missing_ones(private_tournament):
     tournament, match, tokens = private_tournament
     outsider, organizer = APIClient(), APIClient()
     outsider.credentials(HTTP_AUTHORIZATION=f"Token {tokens['outsider']}")
     organizer.credentials(HTTP_AUTHORIZATION=f"Token {tokens['private-organizer']}")
-    assert APIClient().get(f"/api/tournaments/{tournament.id}/").status_code == 403
-    assert outsider.get(f"/api/tournaments/{tournament.id}/").status_code == 403
+    missing_tournament, missing_match = tournament.id + 1000, match.id + 1000
+
+    def answer(client, path: str, method: str = "get", body=None):
+        response = getattr(client, method)(path, body, format="json")
+        text = response.content.decode().replace(str(missing_tournament), "ID").replace(str(missing_match), "ID")
+        return response.status_code, text.replace(str(tournament.id), "ID").replace(str(match.id), "ID")
+
+    for client in (APIClient(), outsider):
+        assert answer(client, f"/api/tournaments/{tournament.id}/") == answer(
+            client, f"/api/tournaments/{missing_tournament}/"
+        )
+        assert answer(client, f"/api/tournaments/{tournament.id}/")[0] == 404
+    score = {"participant1_score": 1, "participant2_score": 0}
+    for action, body in (("start", None), ("score", score), ("complete", score), ("disputes", {"reason": "x"})):
+        hidden = answer(outsider, f"/api/matches/{match.id}/{action}/", "post", body)
+        assert hidden == answer(outsider, f"/api/matches/{missing_match}/{action}/", "post", body)
+        assert hidden[0] == 404, action
+    assert answer(outsider, f"/api/tournaments/{tournament.id}/bracket/", "post")[0] == 404
     assert organizer.get(f"/api/tournaments/{tournament.id}/").status_code == 200
     assert APIClient().get(f"/tournaments/{tournament.id}/").status_code == 404
 
@@ -255,12 +271,30 @@ def test_fuzzed_requests_to_every_write_endpoint_never_get_a_500(organizer, live
         assert "error" in response.json()
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(raw=st.binary(max_size=200) | st.text(max_size=200).map(str.encode))
-def test_fuzzed_raw_bytes_never_get_a_500(organizer, live_match, raw):
-    response = client_for(organizer).post(f"/api/matches/{live_match.id}/score/", raw, content_type="application/json")
+def nested(depth: int, opener: str) -> bytes:
+    closer = {"[": "]", "{": "}"}[opener]
+    inner = '{"a":' if opener == "{" else "["
+    return ((inner * depth) + "1" + (closer * depth)).encode()
+
+
+raw_bodies = (
+    st.binary(max_size=200)
+    | st.text(max_size=200).map(str.encode)
+    | st.builds(nested, st.integers(min_value=1, max_value=20_000), st.sampled_from("[{"))  # any depth
+    | st.integers(min_value=1, max_value=300_000).map(lambda size: b'{"reason": "' + b"x" * size + b'"}')  # any size
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(raw=raw_bodies, endpoint=st.sampled_from(["score", "complete", "disputes", "start", "resolve", "bracket"]))
+def test_fuzzed_raw_bodies_of_any_depth_and_size_never_get_a_500(organizer, live_match, raw, endpoint):
+    path = {
+        "resolve": "/api/disputes/1/resolve/",
+        "bracket": f"/api/tournaments/{live_match.tournament_id}/bracket/",
+    }.get(endpoint, f"/api/matches/{live_match.id}/{endpoint}/")
+    response = client_for(organizer).post(path, raw, content_type="application/json")
     assert response.status_code < 500, response.content
-    assert Match.objects.get(pk=live_match.id).score_version == 0 or response.status_code == 202
+    assert response.status_code < 300 or "error" in response.json()
 
 
 def test_score_posts_are_throttled_per_token(organizer, live_match, monkeypatch):

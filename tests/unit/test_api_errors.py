@@ -5,7 +5,7 @@ import redis
 from django.db import DataError, IntegrityError, OperationalError
 from rest_framework.exceptions import NotAuthenticated
 
-from tournaments import api, errors
+from tournaments import api_errors, errors
 
 
 @pytest.mark.parametrize(
@@ -21,7 +21,7 @@ from tournaments import api, errors
     ],
 )
 def test_each_kind_of_error_has_its_status_and_the_one_envelope(exc, status, code):
-    response = api.exception_handler(exc, {})
+    response = api_errors.exception_handler(exc, {})
     assert response.status_code == status
     assert response.data["error"]["code"] == code
     assert response.data["error"]["message"]
@@ -29,4 +29,4 @@ def test_each_kind_of_error_has_its_status_and_the_one_envelope(exc, status, cod
 
 def test_a_database_error_that_is_nobodys_outage_stays_a_server_error():
     # Data the database refuses is a bug of ours, not "temporarily unavailable": Django answers 500.
-    assert api.exception_handler(DataError("value too long"), {}) is None
+    assert api_errors.exception_handler(DataError("value too long"), {}) is None
