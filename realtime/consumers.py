@@ -111,13 +111,11 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await self.accept()
         address = (self.scope.get("client") or ("unknown",))[0]
         if not limits.acquire(address):
-            await self.close(code=CLOSE_TRY_AGAIN_LATER, reason="Too many connections.")
-            return
+            await self.close_and_leave(CLOSE_TRY_AGAIN_LATER)
         self.address = address
         # Private rooms of others are "not found" too: their ids leak nothing.
         if not await database_sync_to_async(self.may_watch)(self.scope.get("user")):
-            await self.close(code=CLOSE_NOT_FOUND)
-            return
+            await self.close_and_leave(CLOSE_NOT_FOUND)
 
         await self.channel_layer.group_add(self.room.group, self.channel_name)
         await tracker.join(self.room, self.channel_name)
@@ -125,7 +123,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         try:
             await self.catch_up(self.resume_param())
         except ObjectDoesNotExist:  # deleted since the access check (a regenerated bracket)
-            await self.close_and_leave(CLOSE_NOT_FOUND)
+            await self.close_and_leave(CLOSE_NOT_FOUND)  # the room is gone
 
     async def catch_up(self, resume: str | None) -> None:
         """What the client missed, if it asked to resume and the history holds all of it; else a snapshot."""
@@ -178,14 +176,16 @@ class RoomConsumer(AsyncWebsocketConsumer):
                 self.address = None
 
     async def close_and_leave(self, code: int) -> None:
-        """Stop counting this connection first, then close it (the close may never reach a client
-        that stopped reading: it is not waited for longer than a frame would be)."""
+        """Stop counting this connection, close it, and stop serving it: frames it already sent are
+        not looked at (a second close would be an error). The close is not waited for longer than a
+        frame would be: it may never reach a client that stopped reading."""
         await self.leave_room()
         try:
             async with asyncio.timeout(settings.REALTIME_SEND_TIMEOUT_S):
                 await self.close(code=code)
         except TimeoutError:
-            raise StopConsumer() from None
+            logger.warning("closing a WebSocket client that stopped reading (%s)", self.room.group)
+        raise StopConsumer()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if not self.bucket.take():

@@ -282,6 +282,8 @@ async def test_viewers_count_exactly_the_open_connections_however_they_end(serve
         for spectator in staying:
             await spectator.close()
         await wait_for_viewers(server, live_tournament.id, 0, timeout=10)
+        # and no consumer crashed on the way (a second close of a flooder would have)
+        assert server.process.count("Exception in ASGI application") == 0, "".join(server.process.output[-40:])
     finally:
         server.stop()
 
