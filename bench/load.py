@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import json
 import os
 import subprocess
@@ -154,8 +155,22 @@ def wait_for_line(process: subprocess.Popen, text: str, timeout: float = 60) -> 
     raise RuntimeError(f"no {text!r} within {timeout}s")
 
 
+# Every server process a run starts: stopped at exit, even when a run fails half-way.
+started_processes: list[subprocess.Popen] = []
+
+
 def start(args: list[str], env: dict) -> subprocess.Popen:
-    return subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    started_processes.append(process)
+    return process
+
+
+@atexit.register
+def stop_started_processes() -> None:
+    for process in started_processes:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 def drain(process: subprocess.Popen) -> None:
@@ -379,7 +394,9 @@ def setup_database() -> tuple[dict, int, list[int]]:
     for match_id in match_ids:
         services.start_match(match_id=match_id)
     # servers as in production: no DEBUG (it records every SQL query and slows every request)
-    return {**os.environ, "PYTHONUNBUFFERED": "1", "DJANGO_DEBUG": "0"}, tournament.id, match_ids
+    # Every bench client connects from 127.0.0.1: lift the per-address connection cap.
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "DJANGO_DEBUG": "0", "REALTIME_MAX_CONNECTIONS_PER_ADDRESS": "100000"}
+    return env, tournament.id, match_ids
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
+from typing import NoReturn
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -52,8 +53,17 @@ class ConnectionLimits:
 
     def acquire(self, address: str) -> bool:
         if self.total >= settings.REALTIME_MAX_CONNECTIONS:
+            logger.warning("refusing a WebSocket connection: %d open (REALTIME_MAX_CONNECTIONS)", self.total)
             return False
         if self.by_address[address] >= settings.REALTIME_MAX_CONNECTIONS_PER_ADDRESS:
+            # Behind a proxy that uvicorn does not trust (FORWARDED_ALLOW_IPS), every client has the
+            # proxy's address: say so, it is the likeliest cause of hitting this.
+            logger.warning(
+                "refusing a WebSocket connection from %s: %d open from it (REALTIME_MAX_CONNECTIONS_PER_ADDRESS;"
+                " behind a proxy, FORWARDED_ALLOW_IPS must name it)",
+                address,
+                self.by_address[address],
+            )
             return False
         self.total += 1
         self.by_address[address] += 1
@@ -111,11 +121,11 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await self.accept()
         address = (self.scope.get("client") or ("unknown",))[0]
         if not limits.acquire(address):
-            await self.close_and_leave(CLOSE_TRY_AGAIN_LATER)
+            await self.close_and_stop(CLOSE_TRY_AGAIN_LATER)
         self.address = address
         # Private rooms of others are "not found" too: their ids leak nothing.
         if not await database_sync_to_async(self.may_watch)(self.scope.get("user")):
-            await self.close_and_leave(CLOSE_NOT_FOUND)
+            await self.close_and_stop(CLOSE_NOT_FOUND)
 
         await self.channel_layer.group_add(self.room.group, self.channel_name)
         await tracker.join(self.room, self.channel_name)
@@ -123,7 +133,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         try:
             await self.catch_up(self.resume_param())
         except ObjectDoesNotExist:  # deleted since the access check (a regenerated bracket)
-            await self.close_and_leave(CLOSE_NOT_FOUND)  # the room is gone
+            await self.close_and_stop(CLOSE_NOT_FOUND)  # the room is gone
 
     async def catch_up(self, resume: str | None) -> None:
         """What the client missed, if it asked to resume and the history holds all of it; else a snapshot."""
@@ -175,7 +185,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
                 limits.release(self.address)
                 self.address = None
 
-    async def close_and_leave(self, code: int) -> None:
+    async def close_and_stop(self, code: int) -> NoReturn:
         """Stop counting this connection, close it, and stop serving it: frames it already sent are
         not looked at (a second close would be an error). The close is not waited for longer than a
         frame would be: it may never reach a client that stopped reading."""
@@ -193,7 +203,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             if self.refused_frames == 1:
                 await self.send(text_data=encode_error("rate_limited", "Too many frames; slow down."))
             elif self.refused_frames > settings.REALTIME_CLIENT_BURST:
-                await self.close_and_leave(CLOSE_TOO_MANY_FRAMES)
+                await self.close_and_stop(CLOSE_TOO_MANY_FRAMES)
             return
         self.refused_frames = 0
         if text_data is None:

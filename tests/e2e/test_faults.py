@@ -54,7 +54,10 @@ def fuzzed_frames(rng: random.Random, count: int) -> list[str | bytes]:
             }
         ),  # fmt: skip
         lambda: json.dumps(rng.choice([None, 1, 1.5, "ping", [], [{"type": "ping"}], {"typ": "ping"}])),
-        lambda: "{" * rng.randrange(1, 5000),  # deeply nested / invalid JSON
+        lambda: "{" * rng.randrange(1, 5000),  # invalid JSON
+        lambda: (
+            "[" * (depth := rng.randrange(900, 2000)) + "]" * depth
+        ),  # valid JSON, nested past json's recursion limit
         lambda: json.dumps({"type": "x" * rng.randrange(1, 3000)}),
         lambda: "x" * rng.randrange(5000, 20000),  # over the 4096-character limit
     ]

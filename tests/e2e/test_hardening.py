@@ -91,6 +91,23 @@ async def test_unknown_paths_methods_hosts_and_formats_answer_the_envelope(asgi_
         assert browsable.status_code == 200 and browsable.json()["tournament"]["id"] == live_tournament.id
 
 
+async def test_a_private_tournament_looks_missing_to_outsiders(asgi_server, private_tournament):
+    tournament, match, tokens = private_tournament
+    auth = {"Authorization": f"Token {tokens['outsider']}"}
+    async with httpx.AsyncClient(base_url=asgi_server.http_url, headers=auth) as client:
+        for hidden, missing in (
+            (f"/api/tournaments/{tournament.id}/", "/api/tournaments/987654/"),
+            (f"/api/matches/{match.id}/start/", "/api/matches/987654/start/"),
+        ):
+            method = client.get if "tournaments" in hidden else client.post
+            answers = [await method(path) for path in (hidden, missing)]
+            assert [answer.status_code for answer in answers] == [404, 404]
+            messages = [envelope(answer)["message"] for answer in answers]
+            assert messages[0].replace(str(tournament.id), "N").replace(str(match.id), "N") == messages[1].replace(
+                "987654", "N"
+            )
+
+
 async def test_text_fields_take_strings_only(asgi_server, organizer, live_tournament):
     match = await sync_to_async(first_live_match)(live_tournament)
     auth = {"Authorization": f"Token {organizer.api_token}"}

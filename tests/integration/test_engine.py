@@ -23,6 +23,18 @@ def play(match: Match, p1: int, p2: int) -> Match:
     return services.complete_match(match_id=match.id, participant1_score=p1, participant2_score=p2)
 
 
+def correct(dispute_id: int, organizer, resolution: str, scores: tuple[int, int]):
+    """Resolve a dispute by correcting the result."""
+    participant1_score, participant2_score = scores
+    return services.resolve_dispute(
+        dispute_id=dispute_id,
+        resolved_by=organizer,
+        resolution=resolution,
+        participant1_score=participant1_score,
+        participant2_score=participant2_score,
+    )
+
+
 def slot(tournament, round_number: int, position: int) -> Match:
     return Match.objects.get(tournament=tournament, round=round_number, position=position)
 
@@ -57,13 +69,7 @@ def test_a_dispute_kept_returns_the_match_to_its_state(four_players, organizer):
 def test_a_correction_changes_the_winner_in_the_next_match(four_players, organizer):
     semi1 = play(slot(four_players, 1, 0), 3, 1)
     dispute = services.open_dispute(match_id=semi1.id, opened_by=organizer, reason="wrong score entered")
-    services.resolve_dispute(
-        dispute_id=dispute.id,
-        resolved_by=organizer,
-        resolution="corrected from the replay",
-        participant1_score=1,
-        participant2_score=3,
-    )
+    correct(dispute.id, organizer, "corrected from the replay", (1, 3))
     semi1 = Match.objects.get(pk=semi1.id)
     assert (semi1.state, semi1.winner_id) == ("completed", semi1.participant2_id)
     assert slot(four_players, 2, 0).participant1_id == semi1.participant2_id
@@ -75,13 +81,7 @@ def test_a_correction_is_refused_once_the_next_match_started(four_players, organ
     services.start_match(match_id=slot(four_players, 2, 0).id)
     dispute = services.open_dispute(match_id=semi1.id, opened_by=organizer, reason="wrong score")
     with pytest.raises(errors.Conflict, match="next match has already started"):
-        services.resolve_dispute(
-            dispute_id=dispute.id,
-            resolved_by=organizer,
-            resolution="corrected",
-            participant1_score=1,
-            participant2_score=3,
-        )
+        correct(dispute.id, organizer, "corrected", (1, 3))
     # nothing changed; keeping the result still works
     assert Match.objects.get(pk=semi1.id).winner_id == semi1.participant1_id
     assert Dispute.objects.get(pk=dispute.id).status == "open"
@@ -94,13 +94,7 @@ def test_correcting_the_final_changes_the_champion(four_players, organizer):
     play(slot(four_players, 1, 1), 3, 1)
     final = play(slot(four_players, 2, 0), 2, 1)
     dispute = services.open_dispute(match_id=final.id, opened_by=organizer, reason="last goal was offside")
-    services.resolve_dispute(
-        dispute_id=dispute.id,
-        resolved_by=organizer,
-        resolution="goal removed",
-        participant1_score=1,
-        participant2_score=2,
-    )
+    correct(dispute.id, organizer, "goal removed", (1, 2))
     assert Tournament.objects.get(pk=four_players.id).winner_id == final.participant2_id
 
 
