@@ -60,7 +60,7 @@ MIDDLEWARE = [
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # API answers are the JSON error envelope whatever goes wrong, before and after the views.
-    "tournaments.api_errors.JsonErrorsMiddleware",
+    "tournaments.api.error_handling.JsonErrorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -70,6 +70,11 @@ MIDDLEWARE = [
     # Last: it sees failed logins after authentication ran (django-axes).
     "axes.middleware.AxesMiddleware",
 ]
+
+# The console (tournaments/console.py) behind Django's own login views.
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "console"
+LOGOUT_REDIRECT_URL = "login"
 
 # --- Hardening: logins, headers ----------------------------------------------------------------
 # Failed logins (admin, and any Django login view) are counted per account and per client address
@@ -247,11 +252,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["tournaments.api_parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["tournaments.api.parsers.JSONParser"],
     # ?format= picks a renderer; there is one (JSON), and a wrong value must not become an odd 404.
     "URL_FORMAT_OVERRIDE": None,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "tournaments.api_errors.exception_handler",
+    "EXCEPTION_HANDLER": "tournaments.api.error_handling.exception_handler",
     # Per token (or per address for anonymous callers), counted in the shared cache.
     "DEFAULT_THROTTLE_RATES": {
         "score": os.environ.get("SCORE_THROTTLE_RATE", "6000/min"),

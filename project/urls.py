@@ -14,6 +14,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include(api_urlpatterns)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("console/", include("tournaments.console_urls")),
     path("healthz", health, name="health"),
     path("", include(page_urlpatterns)),
 ]

@@ -27,6 +27,7 @@ __all__ = [
     "dispute_resolved",
     "match_completed",
     "match_started",
+    "participants_updated",
     "score_changed",
     "tournament_completed",
 ]
@@ -39,10 +40,15 @@ def _emit_match_event(event: Event, match_id: int, tournament_id: int, **data: A
 
 
 def match_started(
-    *, match_id: int, tournament_id: int, participant1_id: int | None, participant2_id: int | None
+    *, match_id: int, tournament_id: int, version: int, participant1_id: int | None, participant2_id: int | None
 ) -> None:
     _emit_match_event(
-        Event.MATCH_STARTED, match_id, tournament_id, participant1_id=participant1_id, participant2_id=participant2_id
+        Event.MATCH_STARTED,
+        match_id,
+        tournament_id,
+        version=version,
+        participant1_id=participant1_id,
+        participant2_id=participant2_id,
     )
 
 
@@ -69,7 +75,7 @@ def _submit_score(match_id: int, tournament_id: int, version: int, frame: FrameT
 
 
 def match_completed(
-    *, match_id: int, tournament_id: int, participant1_score: int, participant2_score: int, winner_id: int
+    *, match_id: int, tournament_id: int, version: int, participant1_score: int, participant2_score: int, winner_id: int
 ) -> None:
     """Publish the pending score now, then match_completed; nothing about the score follows it."""
     frame = template(
@@ -77,6 +83,7 @@ def match_completed(
         {
             "match_id": match_id,
             "tournament_id": tournament_id,
+            "version": version,
             "participant1_score": participant1_score,
             "participant2_score": participant2_score,
             "winner_id": winner_id,
@@ -85,14 +92,17 @@ def match_completed(
     transaction.on_commit(partial(coalescing.complete, match_id, tournament_id, frame))
 
 
-def dispute_created(*, match_id: int, tournament_id: int, dispute_id: int, reason: str) -> None:
-    _emit_match_event(Event.DISPUTE_CREATED, match_id, tournament_id, dispute_id=dispute_id, reason=reason)
+def dispute_created(*, match_id: int, tournament_id: int, version: int, dispute_id: int, reason: str) -> None:
+    _emit_match_event(
+        Event.DISPUTE_CREATED, match_id, tournament_id, version=version, dispute_id=dispute_id, reason=reason
+    )
 
 
 def dispute_resolved(
     *,
     match_id: int,
     tournament_id: int,
+    version: int,
     dispute_id: int,
     state: str,
     participant1_score: int,
@@ -104,6 +114,7 @@ def dispute_resolved(
         Event.DISPUTE_RESOLVED,
         match_id,
         tournament_id,
+        version=version,
         dispute_id=dispute_id,
         state=state,
         participant1_score=participant1_score,
@@ -120,14 +131,20 @@ def _emit_tournament_event(event: Event, tournament_id: int, **data: Any) -> Non
     transaction.on_commit(partial(coalescing.emit_tournament_event, tournament_id, frame))
 
 
-def bracket_generated(*, tournament_id: int, matches: list[dict]) -> None:
-    """A new bracket replaces any previous one: `matches` is all of it (without scores)."""
-    _emit_tournament_event(Event.BRACKET_GENERATED, tournament_id, matches=matches)
+def bracket_generated(*, tournament_id: int, matches: list[dict], participants: list[dict]) -> None:
+    """A new bracket (possibly empty) replaces any previous one: `matches` is all of it (without
+    scores), `participants` everyone in it."""
+    _emit_tournament_event(Event.BRACKET_GENERATED, tournament_id, matches=matches, participants=participants)
 
 
 def bracket_updated(*, tournament_id: int, matches: list[dict]) -> None:
-    """Participants moved in the bracket: `matches` is all of it (without scores)."""
+    """Participants moved in the bracket: `matches` is all of it (without scores), each with its version."""
     _emit_tournament_event(Event.BRACKET_UPDATED, tournament_id, matches=matches)
+
+
+def participants_updated(*, tournament_id: int, participants: list[dict]) -> None:
+    """Participants were added, renamed or removed without the bracket being drawn again."""
+    _emit_tournament_event(Event.PARTICIPANTS_UPDATED, tournament_id, participants=participants)
 
 
 def tournament_completed(*, tournament_id: int, winner_id: int, runner_up_id: int | None) -> None:
@@ -141,4 +158,5 @@ adispute_created = sync_to_async(dispute_created)
 adispute_resolved = sync_to_async(dispute_resolved)
 abracket_generated = sync_to_async(bracket_generated)
 abracket_updated = sync_to_async(bracket_updated)
+aparticipants_updated = sync_to_async(participants_updated)
 atournament_completed = sync_to_async(tournament_completed)

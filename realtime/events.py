@@ -24,6 +24,7 @@ class Event(StrEnum):
     # tournament events: data has tournament_id, sequence (the tournament's)
     BRACKET_GENERATED = "bracket_generated"
     BRACKET_UPDATED = "bracket_updated"
+    PARTICIPANTS_UPDATED = "participants_updated"
     TOURNAMENT_COMPLETED = "tournament_completed"
 
 
@@ -37,29 +38,20 @@ class Control(StrEnum):
 
 
 # Fields every frame of the event carries in `data` (the public contract; tests check frames against it).
+# `version` is the match's own change counter (state, participants, winner): frames that change those
+# carry it, and so do the match entries of bracket frames, so a client keeps the newest of each match
+# whatever order frames built in different transactions arrive in.
+_MATCH = frozenset({"match_id", "tournament_id", "sequence"})
+_SCORES = frozenset({"participant1_score", "participant2_score"})
 REQUIRED_FIELDS: dict[Event, frozenset[str]] = {
-    Event.MATCH_STARTED: frozenset({"match_id", "tournament_id", "sequence", "participant1_id", "participant2_id"}),
-    Event.SCORE_UPDATED: frozenset(
-        {"match_id", "tournament_id", "sequence", "participant1_score", "participant2_score"}
-    ),
-    Event.MATCH_COMPLETED: frozenset(
-        {"match_id", "tournament_id", "sequence", "participant1_score", "participant2_score", "winner_id"}
-    ),
-    Event.DISPUTE_CREATED: frozenset({"match_id", "tournament_id", "sequence", "dispute_id", "reason"}),
-    Event.DISPUTE_RESOLVED: frozenset(
-        {
-            "match_id",
-            "tournament_id",
-            "sequence",
-            "dispute_id",
-            "state",
-            "participant1_score",
-            "participant2_score",
-            "winner_id",
-        }
-    ),
-    Event.BRACKET_GENERATED: frozenset({"tournament_id", "sequence", "matches"}),
+    Event.MATCH_STARTED: _MATCH | {"version", "participant1_id", "participant2_id"},
+    Event.SCORE_UPDATED: _MATCH | _SCORES,
+    Event.MATCH_COMPLETED: _MATCH | _SCORES | {"version", "winner_id"},
+    Event.DISPUTE_CREATED: _MATCH | {"version", "dispute_id", "reason"},
+    Event.DISPUTE_RESOLVED: _MATCH | _SCORES | {"version", "dispute_id", "state", "winner_id"},
+    Event.BRACKET_GENERATED: frozenset({"tournament_id", "sequence", "matches", "participants"}),
     Event.BRACKET_UPDATED: frozenset({"tournament_id", "sequence", "matches"}),
+    Event.PARTICIPANTS_UPDATED: frozenset({"tournament_id", "sequence", "participants"}),
     Event.TOURNAMENT_COMPLETED: frozenset({"tournament_id", "sequence", "winner_id", "runner_up_id"}),
 }
 

@@ -1,4 +1,6 @@
-"""Django admin for organizers; actions go through the same services as the API."""
+"""Django admin for operators. It never changes state behind the services' back: states, scores,
+winners, bracket slots and dispute outcomes are read-only here, and the actions call the services
+(which publish to spectators)."""
 
 from django.contrib import admin, messages
 
@@ -8,8 +10,15 @@ from .models import Dispute, Match, Participant, Tournament, TournamentRole
 
 
 class ParticipantInline(admin.TabularInline):
+    """Shown, not edited: adding, reseeding or removing redraws the bracket (the API or the console)."""
+
     model = Participant
     extra = 0
+    fields = readonly_fields = ["name", "seed", "user"]
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
 
 
 class RoleInline(admin.TabularInline):
@@ -34,6 +43,7 @@ class TournamentAdmin(admin.ModelAdmin):
     list_display = ["name", "game", "visibility", "status", "winner", "created_at"]
     list_filter = ["status", "visibility", "game"]
     search_fields = ["name", "game"]
+    readonly_fields = ["format", "status", "winner", "completed_at"]
     inlines = [ParticipantInline, RoleInline]
     actions = ["generate_bracket"]
 
@@ -54,8 +64,14 @@ class MatchAdmin(admin.ModelAdmin):
         "winner",
     ]
     list_filter = ["state", "tournament"]
-    readonly_fields = ["score_version", "started_at", "completed_at"]
+    readonly_fields = [
+        "tournament", "round", "position", "participant1", "participant2", "participant1_score", "participant2_score",
+        "state", "winner", "score_version", "version", "started_at", "completed_at",
+    ]  # fmt: skip
     actions = ["start_matches", "complete_matches"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # matches come from the bracket
 
     @admin.action(description="Start the selected matches")
     def start_matches(self, request, queryset):
@@ -78,8 +94,11 @@ class MatchAdmin(admin.ModelAdmin):
 class DisputeAdmin(admin.ModelAdmin):
     list_display = ["match", "status", "opened_by", "created_at", "resolved_by"]
     list_filter = ["status"]
-    readonly_fields = ["resolved_by", "resolved_at"]
+    readonly_fields = ["match", "opened_by", "reason", "status", "resolution", "resolved_by", "resolved_at"]
     actions = ["keep_results"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # disputes are opened through the API or the console, which apply the rules
 
     @admin.action(description="Resolve: keep the match result as it is")
     def keep_results(self, request, queryset):
@@ -94,5 +113,18 @@ class DisputeAdmin(admin.ModelAdmin):
         )
 
 
-admin.site.register(Participant)
+@admin.register(Participant)
+class ParticipantAdmin(admin.ModelAdmin):
+    """Linking a participant to a user is the one change made here; the rest goes through the services."""
+
+    list_display = ["name", "seed", "tournament", "user"]
+    readonly_fields = ["tournament", "name", "seed"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 admin.site.register(TournamentRole)

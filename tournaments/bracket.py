@@ -38,6 +38,13 @@ def next_slot(round_number: int, position: int) -> tuple[int, int, int]:
     return round_number + 1, position // 2, 1 + position % 2
 
 
+def feeding_slots(round_number: int, position: int) -> list[tuple[int, int]]:
+    """(round, position) of the matches whose winners play (round_number, position)."""
+    if round_number <= 1:
+        return []
+    return [(round_number - 1, 2 * position), (round_number - 1, 2 * position + 1)]
+
+
 @dataclass(frozen=True)
 class PlannedMatch:
     round: int

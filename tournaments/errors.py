@@ -1,14 +1,18 @@
-"""What the domain's rules refuse. No HTTP here: the API maps each kind to a status (tournaments/api.py)."""
+"""What the domain's rules refuse. No HTTP here: tournaments/api/error_handling.py maps each kind to a status."""
+
+from __future__ import annotations
 
 
 class DomainError(Exception):
-    """A request the rules refuse; `code` is the machine-readable reason clients see."""
+    """A request the rules refuse; `code` is the machine-readable reason clients see, `field` the
+    input it is about, if one is."""
 
     code = "invalid"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.field = field
 
 
 class Invalid(DomainError):
@@ -19,7 +23,13 @@ class NotFound(DomainError):
     code = "not_found"
 
 
+class Forbidden(DomainError):
+    """The caller's part in this tournament does not allow it."""
+
+    code = "permission_denied"
+
+
 class Conflict(DomainError):
-    """Valid input, wrong moment: the match or tournament is not in a state that allows it."""
+    """Valid input, wrong moment (or a duplicate): the state does not allow it."""
 
     code = "conflict"

@@ -106,6 +106,9 @@ class Match(models.Model):
     participant2_score = models.PositiveIntegerField(default=0)
     # Incremented by every score write; realtime ignores a write older than one it already has.
     score_version = models.PositiveBigIntegerField(default=0)
+    # Incremented by every change of state, participants or winner. Frames carry it, so a client
+    # keeps the newest view of a match whatever order frames built in different transactions arrive.
+    version = models.PositiveBigIntegerField(default=0)
     state = models.CharField(max_length=16, choices=State.choices, default=State.SCHEDULED)
     winner = models.ForeignKey(Participant, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     started_at = models.DateTimeField(null=True, blank=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.db.models import Q
 
-from .models import Match, Participant, Tournament, TournamentRole
+from .models import Dispute, Match, Participant, Tournament, TournamentRole
 
 
 def is_member(tournament: Tournament, user) -> bool:
@@ -78,7 +78,13 @@ def _participant_data(participant: Participant) -> dict:
     return {"id": participant.id, "name": participant.name, "seed": participant.seed}
 
 
-def _match_data(match: Match) -> dict:
+def _open_disputes(match_filter: Q) -> dict[int, dict]:
+    """match id -> {"id", "reason"} of its open dispute (at most one per match)."""
+    disputes = Dispute.objects.filter(match_filter, status=Dispute.Status.OPEN).values("id", "reason", "match_id")
+    return {dispute["match_id"]: {"id": dispute["id"], "reason": dispute["reason"]} for dispute in disputes}
+
+
+def _match_data(match: Match, open_disputes: dict[int, dict]) -> dict:
     return {
         "id": match.id,
         "round": match.round,
@@ -89,6 +95,8 @@ def _match_data(match: Match) -> dict:
         "participant1_score": match.participant1_score,
         "participant2_score": match.participant2_score,
         "winner_id": match.winner_id,
+        "version": match.version,
+        "dispute": open_disputes.get(match.id),
     }
 
 
@@ -103,10 +111,11 @@ def match_ids(tournament_id: int) -> list[int]:
 def tournament_state(tournament_id: int) -> dict:
     """The tournament, its participants and its matches as the database holds them now."""
     tournament = Tournament.objects.get(pk=tournament_id)
+    disputes = _open_disputes(Q(match__tournament_id=tournament_id))
     return {
         "tournament": _tournament_data(tournament),
         "participants": [_participant_data(p) for p in tournament.participants.all()],
-        "matches": [_match_data(m) for m in Match.objects.filter(tournament_id=tournament_id)],
+        "matches": [_match_data(m, disputes) for m in Match.objects.filter(tournament_id=tournament_id)],
     }
 
 
@@ -116,5 +125,137 @@ def match_state(match_id: int) -> dict:
     return {
         "tournament": _tournament_data(match.tournament),
         "participants": [_participant_data(p) for p in (match.participant1, match.participant2) if p],
-        "match": _match_data(match),
+        "match": _match_data(match, _open_disputes(Q(match_id=match_id))),
     }
+
+
+# --- The console (tournaments/console.py): what officials see -----------------------------------
+
+OFFICIAL_ROLES = (TournamentRole.Role.ORGANIZER, TournamentRole.Role.REFEREE)
+_STATE_ORDER = {Match.State.LIVE: 0, Match.State.DISPUTED: 1, Match.State.SCHEDULED: 2, Match.State.COMPLETED: 3}
+
+
+def official_roles(tournament_id: int, user) -> frozenset[str]:
+    """The roles `user` holds in this tournament (organizer, referee); a superuser holds both."""
+    if user is None or not user.is_authenticated:
+        return frozenset()
+    if user.is_superuser:
+        return frozenset(OFFICIAL_ROLES)
+    return frozenset(
+        TournamentRole.objects.filter(tournament_id=tournament_id, user=user).values_list("role", flat=True)
+    )
+
+
+def officiated_tournaments(user, limit: int = 100) -> list[tuple[Tournament, list[str]]]:
+    """The tournaments `user` organizes or referees, newest first, each with the user's roles in it.
+
+    A superuser officiates every tournament (see `has_role`), so sees them all."""
+    if user is None or not user.is_authenticated:
+        return []
+    roles: dict[int, list[str]] = {}
+    for tournament_id, role in TournamentRole.objects.filter(user=user).values_list("tournament_id", "role"):
+        roles.setdefault(tournament_id, []).append(role)
+    tournaments = Tournament.objects.all() if user.is_superuser else Tournament.objects.filter(pk__in=roles)
+    return [(tournament, sorted(roles.get(tournament.id, []))) for tournament in tournaments[:limit]]
+
+
+def officiated_tournament(tournament_id: int, user) -> tuple[Tournament, frozenset[str]] | None:
+    """The tournament and the user's roles in it; None if it does not exist or the user is no official."""
+    roles = official_roles(tournament_id, user)
+    tournament = Tournament.objects.filter(pk=tournament_id).first() if roles else None
+    return (tournament, roles) if tournament is not None else None
+
+
+def officiated_match(match_id: int, user) -> tuple[Match, frozenset[str]] | None:
+    """The match (with its tournament and participants) and the user's roles in its tournament; None
+    if it does not exist or the user is no official of its tournament."""
+    match = Match.objects.select_related("tournament", "participant1", "participant2").filter(pk=match_id).first()
+    if match is None:
+        return None
+    roles = official_roles(match.tournament_id, user)
+    return (match, roles) if roles else None
+
+
+def console_matches(tournament_id: int) -> list[Match]:
+    """A tournament's matches as the console lists them: live first, then disputed, scheduled,
+    completed; by round and position within each."""
+    matches = Match.objects.filter(tournament_id=tournament_id).select_related("participant1", "participant2")
+    return sorted(matches, key=lambda m: (_STATE_ORDER.get(m.state, 9), m.round, m.position))
+
+
+def open_dispute_of(match_id: int) -> dict | None:
+    """`{"id", "reason"}` of the match's open dispute (there is at most one), or None."""
+    found = (
+        Match.objects.filter(pk=match_id, disputes__status="open")
+        .values_list("disputes__id", "disputes__reason")
+        .first()
+    )
+    return {"id": found[0], "reason": found[1]} if found else None
+
+
+def tournament_officials(tournament_id: int) -> list[dict]:
+    """`[{"username", "role"}, ...]` of a tournament, organizers first."""
+    rows = TournamentRole.objects.filter(tournament_id=tournament_id).values_list("user__username", "role")
+    return [
+        {"username": username, "role": role}
+        for username, role in sorted(rows, key=lambda row: (row[1] != TournamentRole.Role.ORGANIZER, row[0]))
+    ]
+
+
+def player_user_ids(match: Match) -> set[int]:
+    """Users registered as one of the match's two participants."""
+    ids = Participant.objects.filter(pk__in=[match.participant1_id, match.participant2_id], user__isnull=False)
+    return set(ids.values_list("user_id", flat=True))
+
+
+def may_create_tournaments(user) -> bool:
+    """Organizers (`manage.py create_organizer`) and superusers."""
+    return user is not None and user.is_authenticated and user.has_perm("tournaments.add_tournament")
+
+
+def listed_tournaments(user, status: str | None = None):
+    """Public tournaments and those where `user` has a role or plays, newest first."""
+    tournaments = visible_tournaments(user)
+    return tournaments.filter(status=status) if status else tournaments
+
+
+def roles_of(user, tournament_ids: list[int]) -> dict[int, list[str]]:
+    """tournament id -> the user's parts in it: "organizer", "referee", "participant"."""
+    parts: dict[int, list[str]] = {tournament_id: [] for tournament_id in tournament_ids}
+    if user is None or not user.is_authenticated:
+        return parts
+    roles = TournamentRole.objects.filter(user=user, tournament_id__in=tournament_ids).values_list(
+        "tournament_id", "role"
+    )
+    for tournament_id, role in roles:
+        parts[tournament_id].append(role)
+    playing = Participant.objects.filter(user=user, tournament_id__in=tournament_ids).values_list(
+        "tournament_id", flat=True
+    )
+    for tournament_id in playing:
+        parts[tournament_id].append("participant")
+    return parts
+
+
+def roles_in(tournament_id: int) -> list[dict]:
+    return [
+        {"username": username, "role": role}
+        for username, role in TournamentRole.objects.filter(tournament_id=tournament_id)
+        .order_by("role", "user__username")
+        .values_list("user__username", "role")
+    ]
+
+
+def participant(participant_id: int) -> Participant | None:
+    return Participant.objects.select_related("tournament", "user").filter(pk=participant_id).first()
+
+
+def round_count(tournament_id: int) -> int:
+    """How many rounds the tournament's bracket has (0 before it is generated)."""
+    last = Match.objects.filter(tournament_id=tournament_id).order_by("-round").values_list("round", flat=True)
+    return last.first() or 0
+
+
+def tournament_participants(tournament_id: int) -> list[Participant]:
+    """A tournament's participants by seed."""
+    return list(Participant.objects.filter(tournament_id=tournament_id).order_by("seed"))

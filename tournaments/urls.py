@@ -1,15 +1,29 @@
 from django.urls import path
 
-from . import api, pages
+from . import pages
+from .api import matches, tournaments
 
 api_urlpatterns = [
-    path("tournaments/<int:tournament_id>/", api.TournamentDetail.as_view(), name="api-tournament"),
-    path("tournaments/<int:tournament_id>/bracket/", api.GenerateBracket.as_view(), name="api-bracket"),
-    path("matches/<int:match_id>/start/", api.StartMatch.as_view(), name="api-match-start"),
-    path("matches/<int:match_id>/score/", api.PostScore.as_view(), name="api-match-score"),
-    path("matches/<int:match_id>/complete/", api.CompleteMatch.as_view(), name="api-match-complete"),
-    path("matches/<int:match_id>/disputes/", api.OpenDispute.as_view(), name="api-match-disputes"),
-    path("disputes/<int:dispute_id>/resolve/", api.ResolveDispute.as_view(), name="api-dispute-resolve"),
+    path("tournaments/", tournaments.TournamentList.as_view(), name="api-tournaments"),
+    path("tournaments/<int:tournament_id>/", tournaments.TournamentDetail.as_view(), name="api-tournament"),
+    path("tournaments/<int:tournament_id>/bracket/", tournaments.GenerateBracket.as_view(), name="api-bracket"),
+    path(
+        "tournaments/<int:tournament_id>/participants/",
+        tournaments.Participants.as_view(),
+        name="api-tournament-participants",
+    ),
+    path("participants/<int:participant_id>/", tournaments.ParticipantDetail.as_view(), name="api-participant"),
+    path("tournaments/<int:tournament_id>/roles/", tournaments.Roles.as_view(), name="api-tournament-roles"),
+    path(
+        "tournaments/<int:tournament_id>/roles/<str:username>/",
+        tournaments.RoleDetail.as_view(),
+        name="api-tournament-role",
+    ),
+    path("matches/<int:match_id>/start/", matches.StartMatch.as_view(), name="api-match-start"),
+    path("matches/<int:match_id>/score/", matches.PostScore.as_view(), name="api-match-score"),
+    path("matches/<int:match_id>/complete/", matches.CompleteMatch.as_view(), name="api-match-complete"),
+    path("matches/<int:match_id>/disputes/", matches.OpenDispute.as_view(), name="api-match-disputes"),
+    path("disputes/<int:dispute_id>/resolve/", matches.ResolveDispute.as_view(), name="api-dispute-resolve"),
 ]
 
 page_urlpatterns = [

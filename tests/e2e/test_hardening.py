@@ -82,7 +82,7 @@ async def test_unknown_paths_methods_hosts_and_formats_answer_the_envelope(asgi_
         for path in ("/api/nope/", "/api/tournaments/abc/", "/api/matches/1/score/extra/", "/api/"):
             missing = await client.get(path)
             assert missing.status_code == 404 and envelope(missing)["code"] == "not_found", path
-        wrong_method = await client.delete(f"/api/tournaments/{live_tournament.id}/")
+        wrong_method = await client.put(f"/api/tournaments/{live_tournament.id}/")
         assert wrong_method.status_code == 405 and envelope(wrong_method)["code"] == "method_not_allowed"
         foreign_host = await client.get(f"/api/tournaments/{live_tournament.id}/", headers={"Host": "evil.example"})
         assert foreign_host.status_code == 400 and "DisallowedHost" not in foreign_host.text

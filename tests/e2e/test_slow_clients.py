@@ -34,7 +34,7 @@ def publish_big_frames(match_id: int, tournament_id: int, count: int) -> None:
         reason = base64.b64encode(os.urandom(FRAME_BYTES * 3 // 4)).decode()
         frame = template(
             Event.DISPUTE_CREATED,
-            {"match_id": match_id, "tournament_id": tournament_id, "dispute_id": index, "reason": reason},
+            {"match_id": match_id, "tournament_id": tournament_id, "version": 1, "dispute_id": index, "reason": reason},
         )
         coalescing.emit_match_event(match_id, tournament_id, frame)
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 import copy
 import json
 
-MATCH_FIELDS_IN_BRACKET_FRAMES = ("round", "position", "state", "participant1_id", "participant2_id", "winner_id")
+MATCH_FIELDS_IN_BRACKET_FRAMES = (
+    "round", "position", "state", "participant1_id", "participant2_id", "winner_id", "version",
+)  # fmt: skip
 
 
 class ReferenceClient:
@@ -36,6 +38,14 @@ class ReferenceClient:
 
     def _apply(self, event: str, data: dict) -> None:
         match = self.matches.get(data.get("match_id"))
+        if match is not None and data.get("version", match["version"]) < match["version"]:
+            # A frame about the match's state built before a newer one that already arrived (a
+            # bracket frame can carry that): its scores still apply, its state does not.
+            if event == "score_updated":
+                match.update(_scores(data))
+            return
+        if match is not None and "version" in data:
+            match["version"] = data["version"]
         if event == "match_started":
             match["state"] = "live"
         elif event == "score_updated":
@@ -43,21 +53,29 @@ class ReferenceClient:
         elif event == "match_completed":
             match.update(state="completed", winner_id=data["winner_id"], **_scores(data))
         elif event == "dispute_created":
-            match["state"] = "disputed"
+            match.update(state="disputed", dispute={"id": data["dispute_id"], "reason": data["reason"]})
         elif event == "dispute_resolved":
-            match.update(state=data["state"], winner_id=data["winner_id"], **_scores(data))
+            match.update(state=data["state"], winner_id=data["winner_id"], dispute=None, **_scores(data))
         elif event == "bracket_generated":
             self.matches = {}
             self._merge(data["matches"])
-            self.tournament["status"] = "ongoing"
+            self.participants = copy.deepcopy(data["participants"])
+            self.tournament["status"] = "ongoing" if data["matches"] else "registration"
         elif event == "bracket_updated":
             self._merge(data["matches"])
+        elif event == "participants_updated":
+            self.participants = copy.deepcopy(data["participants"])
         elif event == "tournament_completed":
             self.tournament.update(status="completed", winner_id=data["winner_id"])
 
     def _merge(self, matches: list[dict]) -> None:
+        """Bracket entries: a match the client does not know yet, or a newer version of one it does."""
         for entry in matches:
-            known = self.matches.setdefault(entry["id"], {"id": entry["id"], **_scores({})})
+            known = self.matches.get(entry["id"])
+            if known is None:
+                known = self.matches[entry["id"]] = {"id": entry["id"], "dispute": None, **_scores({})}
+            elif entry["version"] <= known["version"]:
+                continue
             known.update({field: entry[field] for field in MATCH_FIELDS_IN_BRACKET_FRAMES})
 
     def shows(self) -> dict:

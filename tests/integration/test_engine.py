@@ -98,17 +98,22 @@ def test_correcting_the_final_changes_the_champion(four_players, organizer):
     assert Tournament.objects.get(pk=four_players.id).winner_id == final.participant2_id
 
 
-def test_only_the_organizer_resolves_over_http(four_players, organizer):
+def test_referees_and_organizers_resolve_over_http_and_nobody_else(four_players, organizer):
     match = slot(four_players, 1, 0)
     services.start_match(match_id=match.id)
     referee = get_user_model().objects.create_user(username="ref")
+    stranger = get_user_model().objects.create_user(username="stranger")
     four_players.roles.create(user=referee, role="referee")
     dispute = services.open_dispute(match_id=match.id, opened_by=referee, reason="lag")
-    as_referee, as_organizer = APIClient(), APIClient()
+    as_referee, as_organizer, as_stranger = APIClient(), APIClient(), APIClient()
     as_referee.force_authenticate(referee)
     as_organizer.force_authenticate(organizer)
+    as_stranger.force_authenticate(stranger)
     url = f"/api/disputes/{dispute.id}/resolve/"
-    assert as_referee.post(url, {"resolution": "x"}, format="json").status_code == 403
+    assert as_stranger.post(url, {"resolution": "x"}, format="json").status_code == 403
+    assert as_referee.post(url, {"resolution": "lag checked"}, format="json").status_code == 200
+    dispute = services.open_dispute(match_id=match.id, opened_by=referee, reason="lag again")
+    url = f"/api/disputes/{dispute.id}/resolve/"
     assert as_organizer.post(url, {"resolution": "x", "participant1_score": 1}, format="json").status_code == 400
     assert as_organizer.post("/api/disputes/99999/resolve/", {"resolution": "x"}, format="json").status_code == 404
     response = as_organizer.post(

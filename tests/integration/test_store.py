@@ -34,6 +34,7 @@ def completed_frame(p1: int, p2: int, winner: int = 9):
         {
             "match_id": MATCH,
             "tournament_id": TOURNAMENT,
+            "version": 2,
             "participant1_score": p1,
             "participant2_score": p2,
             "winner_id": winner,
@@ -117,7 +118,8 @@ async def test_completion_publishes_the_pending_score_then_completion_then_nothi
         assert (completed["parsed"]["type"], completed["sequence"]) == ("match_completed", 2)
         # A later event (a dispute) is the next frame: nothing was published in between.
         dispute = template(
-            Event.DISPUTE_CREATED, {"match_id": MATCH, "tournament_id": TOURNAMENT, "dispute_id": 1, "reason": "x"}
+            Event.DISPUTE_CREATED,
+            {"match_id": MATCH, "tournament_id": TOURNAMENT, "version": 3, "dispute_id": 1, "reason": "x"},
         )
         await run(coalescing.emit_match_event, MATCH, TOURNAMENT, dispute)
         assert (await listener.next())["parsed"]["type"] == "dispute_created"

@@ -5,7 +5,8 @@ import redis
 from django.db import DataError, IntegrityError, OperationalError
 from rest_framework.exceptions import NotAuthenticated
 
-from tournaments import api_errors, errors
+from tournaments import errors
+from tournaments.api import error_handling as api_errors
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ def test_template_renders_the_envelope_with_the_sequence_first():
 
 
 def test_template_keeps_unicode_and_quotes_intact():
-    data = {"match_id": 1, "tournament_id": 2, "dispute_id": 3, "reason": 'Lag "spike" — 日本 🎮'}
+    data = {"match_id": 1, "tournament_id": 2, "version": 1, "dispute_id": 3, "reason": 'Lag "spike" — 日本 🎮'}
     parsed = json.loads(template(Event.DISPUTE_CREATED, data).render(7))
     assert parsed["data"]["reason"] == data["reason"]
 

@@ -1,9 +1,14 @@
-"""Create (idempotently) the public demo tournament: 8 participants, a bracket, an organizer with a token."""
+"""Create (idempotently) the public demo tournament: 8 participants, a bracket, an organizer with a token.
+
+The demo organizer gets a fresh random password each run, printed with the console's address.
+"""
 
 import json
 import os
+import secrets
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.core.management.base import BaseCommand
 from rest_framework.authtoken.models import Token
 
@@ -23,6 +28,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         organizer, _ = get_user_model().objects.get_or_create(username=DEMO_ORGANIZER)
+        organizer.user_permissions.add(
+            Permission.objects.get(codename="add_tournament", content_type__app_label="tournaments")
+        )
         token, _ = Token.objects.get_or_create(user=organizer)
         tournament = Tournament.objects.filter(name=DEMO_NAME, roles__user=organizer).first()
         if tournament is None:
@@ -36,5 +44,9 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps({"tournament_id": tournament.id, "token": token.key, "match_ids": match_ids}))
             return
         site = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+        password = secrets.token_urlsafe(12)
+        organizer.set_password(password)
+        organizer.save(update_fields=["password"])
         self.stdout.write(f"Demo tournament {tournament.id}; organizer token {token.key}")
+        self.stdout.write(f"Console: {site}/console/ (log in as {DEMO_ORGANIZER} / {password})")
         self.stdout.write(self.style.SUCCESS(f"Live page: {site}/tournaments/{tournament.id}/"))

@@ -89,11 +89,14 @@
     renderChampion();
   }
 
-  // Merges bracket matches into the state; returns the ids of those whose data changed.
+  // Merges bracket matches into the state; returns the ids of those whose data changed. An entry
+  // whose version is not newer than the match's is a view built before one already shown: skipped.
   function mergeMatches(list) {
     var changed = [];
     list.forEach(function (m) {
-      var known = state.matches[m.id] || { participant1_score: 0, participant2_score: 0 };
+      var known = state.matches[m.id];
+      if (known && m.version !== undefined && m.version <= known.version) return;
+      known = known || { participant1_score: 0, participant2_score: 0, dispute: null };
       var merged = Object.assign({}, known, m);
       if (Object.keys(merged).some(function (k) { return merged[k] !== known[k]; })) changed.push(m.id);
       state.matches[m.id] = merged;
@@ -109,14 +112,18 @@
     });
   }
 
+  function setParticipants(list) {
+    state.participants = {};
+    list.forEach(function (p) { state.participants[p.id] = p; });
+  }
+
   var handlers = {
     status: function (s) { statusEl.textContent = s; statusEl.className = "status " + s; },
     resumed: function () { document.body.dataset.sync = "resumed"; },
     snapshot: function (data) {
       document.body.dataset.sync = "snapshot";
       state.tournament = data.tournament;
-      state.participants = {};
-      data.participants.forEach(function (p) { state.participants[p.id] = p; });
+      setParticipants(data.participants);
       state.matches = {};
       mergeMatches(data.matches);
       render();
@@ -124,6 +131,11 @@
     // Patch, don't rebuild: a frame's cost is independent of the bracket's size, and no layout thrash on a phone.
     event: function (frame) {
       var d = frame.data, m = state.matches[d.match_id];
+      if (m && d.version !== undefined) {
+        // Built before a newer view of this match that already arrived (in a bracket frame): skip.
+        if (d.version < m.version) return;
+        m.version = d.version;
+      }
       switch (frame.type) {
         case "match_started": if (m) m.state = "live"; break;
         case "score_updated":
@@ -133,13 +145,19 @@
           if (m) Object.assign(m, { state: "completed", winner_id: d.winner_id,
             participant1_score: d.participant1_score, participant2_score: d.participant2_score });
           break;
-        case "dispute_created": if (m) m.state = "disputed"; break;
+        case "dispute_created": if (m) Object.assign(m, { state: "disputed", dispute: { id: d.dispute_id, reason: d.reason } }); break;
         case "dispute_resolved":
-          if (m) Object.assign(m, { state: d.state, winner_id: d.winner_id,
+          if (m) Object.assign(m, { state: d.state, winner_id: d.winner_id, dispute: null,
             participant1_score: d.participant1_score, participant2_score: d.participant2_score });
           break;
         case "bracket_generated":
-          state.tournament.status = "ongoing"; state.matches = {}; mergeMatches(d.matches); render();
+          state.tournament.status = d.matches.length ? "ongoing" : "registration";
+          setParticipants(d.participants); state.matches = {}; mergeMatches(d.matches); render();
+          return;
+        case "participants_updated":
+          setParticipants(d.participants);
+          Object.keys(cards).forEach(function (id) { patchCard(cards[id], state.matches[id]); });
+          renderChampion();
           return;
         case "bracket_updated":
           var rebuild = changesStructure(d.matches), changed = mergeMatches(d.matches);

@@ -4,7 +4,7 @@
 
 - `exception_handler` (DRF's hook) maps what a view raises: domain errors, validation, auth,
   throttling, a constraint a concurrent request hit, an unavailable database or Redis;
-- `tournaments.api_parsers.JSONParser` refuses bodies that are too large or nested too deeply;
+- `tournaments.api.parsers.JSONParser` refuses bodies that are too large or nested too deeply;
 - `JsonErrorsMiddleware` turns what never reaches a view (an unknown path, a host or body Django
   refuses, a crash, Django's debug pages) into the envelope too, for every path under /api/.
 """
@@ -25,7 +25,7 @@ from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from . import errors
+from .. import errors
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +33,7 @@ API_PREFIX = "/api/"
 
 DOMAIN_ERROR_STATUS = {
     errors.Invalid: status.HTTP_400_BAD_REQUEST,
+    errors.Forbidden: status.HTTP_403_FORBIDDEN,
     errors.NotFound: status.HTTP_404_NOT_FOUND,
     errors.Conflict: status.HTTP_409_CONFLICT,
 }
@@ -68,7 +69,8 @@ def _error(code: str, message: str, http_status: int, details=None) -> Response:
 def exception_handler(exc, context):
     """DRF's exception hook: everything a view raises, as the envelope."""
     if isinstance(exc, errors.DomainError):
-        return _error(exc.code, exc.message, DOMAIN_ERROR_STATUS.get(type(exc), status.HTTP_400_BAD_REQUEST))
+        details = {exc.field: [exc.message]} if exc.field else None
+        return _error(exc.code, exc.message, DOMAIN_ERROR_STATUS.get(type(exc), status.HTTP_400_BAD_REQUEST), details)
     if isinstance(exc, IntegrityError):
         # A constraint caught a concurrent change the row locks could not (e.g. a duplicate name).
         logger.info("integrity error answered with 409: %s", exc)

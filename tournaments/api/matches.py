@@ -1,0 +1,85 @@
+"""Matches and disputes: start, live score, completion, disputes and their resolution."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from .. import services
+from ..models import Dispute, Match
+from .access import OFFICIALS, match_for_officials, require_role, visible
+from .serializers import (
+    DisputeInput,
+    DisputeOpenedOutput,
+    DisputeResolvedOutput,
+    MatchStateOutput,
+    ResolutionInput,
+    ResultOutput,
+    ScoreInput,
+    ScoreOutput,
+    valid,
+)
+
+
+class StartMatch(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses=MatchStateOutput)
+    def post(self, request, match_id: int):
+        match_for_officials(request, match_id)
+        match = services.start_match(match_id=match_id)
+        return Response(MatchStateOutput(match).data)
+
+
+class PostScore(APIView):
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "score"
+
+    @extend_schema(request=ScoreInput, responses={202: ScoreOutput})
+    def post(self, request, match_id: int):
+        scores = valid(ScoreInput, request)
+        match_for_officials(request, match_id)
+        match = services.update_score(match_id=match_id, **scores)
+        return Response(ScoreOutput(match).data, status=status.HTTP_202_ACCEPTED)
+
+
+class CompleteMatch(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=ScoreInput, responses=ResultOutput)
+    def post(self, request, match_id: int):
+        scores = valid(ScoreInput, request)
+        match_for_officials(request, match_id)
+        match = services.complete_match(match_id=match_id, **scores)
+        return Response(ResultOutput(match).data)
+
+
+class OpenDispute(APIView):
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "dispute"
+
+    @extend_schema(request=DisputeInput, responses={201: DisputeOpenedOutput})
+    def post(self, request, match_id: int):
+        data = valid(DisputeInput, request)
+        visible(Match.objects.all(), match_id, request, tournament="tournament")
+        # Who may dispute what (players, officials, a completed tournament) is a rule of the domain.
+        dispute = services.open_dispute(match_id=match_id, opened_by=request.user, reason=data["reason"])
+        return Response(DisputeOpenedOutput(dispute).data, status=status.HTTP_201_CREATED)
+
+
+class ResolveDispute(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=ResolutionInput, responses=DisputeResolvedOutput)
+    def post(self, request, dispute_id: int):
+        data = valid(ResolutionInput, request)
+        dispute = visible(Dispute.objects.all(), dispute_id, request, tournament="match__tournament")
+        require_role(request, dispute.match.tournament_id, *OFFICIALS)
+        dispute = services.resolve_dispute(dispute_id=dispute_id, resolved_by=request.user, **data)
+        return Response(DisputeResolvedOutput(dispute).data)

@@ -1,0 +1,213 @@
+"""What the API reads (input serializers: strict JSON types) and what it answers (output
+serializers: they also make the OpenAPI schema)."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from ..models import MAX_SCORE, Tournament, TournamentRole
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer: refuses "5", 5.0 and true that IntegerField would coerce."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictCharField(serializers.CharField):
+    """A JSON string: refuses 5 and true that CharField would turn into "5" and "True"."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+def _text_field() -> StrictCharField:
+    return StrictCharField(max_length=2000, allow_blank=False, trim_whitespace=True)
+
+
+def _score_field(**kwargs) -> StrictIntegerField:
+    return StrictIntegerField(min_value=0, max_value=MAX_SCORE, **kwargs)
+
+
+class ScoreInput(serializers.Serializer):
+    participant1_score = _score_field()
+    participant2_score = _score_field()
+
+
+class DisputeInput(serializers.Serializer):
+    reason = _text_field()
+
+
+class ResolutionInput(serializers.Serializer):
+    """Keep the result (no scores) or correct it (both scores)."""
+
+    resolution = _text_field()
+    participant1_score = _score_field(required=False)
+    participant2_score = _score_field(required=False)
+
+
+def valid(serializer_class, request, *, many_allowed: bool = False):
+    """The validated body: an object (or, with `many_allowed`, a list of them)."""
+    many = many_allowed and isinstance(request.data, list)
+    if not many and not isinstance(request.data, dict):
+        raise serializers.ValidationError({"non_field_errors": ["Expected a JSON object."]})
+    serializer = serializer_class(data=request.data, many=many)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class MatchStateOutput(serializers.Serializer):
+    match_id = serializers.IntegerField(source="id")
+    state = serializers.CharField()
+
+
+class ScoreOutput(serializers.Serializer):
+    match_id = serializers.IntegerField(source="id")
+    participant1_score = serializers.IntegerField()
+    participant2_score = serializers.IntegerField()
+
+
+class ResultOutput(ScoreOutput):
+    winner_id = serializers.IntegerField(allow_null=True)
+
+
+class DisputeOpenedOutput(serializers.Serializer):
+    dispute_id = serializers.IntegerField(source="id")
+    match_id = serializers.IntegerField()
+
+
+class DisputeResolvedOutput(serializers.Serializer):
+    dispute_id = serializers.IntegerField(source="id")
+    match_id = serializers.IntegerField()
+    state = serializers.CharField(source="match.state")
+    participant1_score = serializers.IntegerField(source="match.participant1_score")
+    participant2_score = serializers.IntegerField(source="match.participant2_score")
+    winner_id = serializers.IntegerField(source="match.winner_id", allow_null=True)
+
+
+class TournamentOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    game = serializers.CharField()
+    format = serializers.CharField()
+    visibility = serializers.CharField()
+    status = serializers.CharField()
+    winner_id = serializers.IntegerField(allow_null=True)
+    sequence = serializers.IntegerField(allow_null=True, help_text="Null while the live-score service is down.")
+    epoch = serializers.CharField(allow_null=True, help_text="Null while the live-score service is down.")
+
+
+class ParticipantOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    seed = serializers.IntegerField()
+
+
+class MatchOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    round = serializers.IntegerField()
+    position = serializers.IntegerField()
+    state = serializers.CharField()
+    participant1_id = serializers.IntegerField(allow_null=True)
+    participant2_id = serializers.IntegerField(allow_null=True)
+    participant1_score = serializers.IntegerField()
+    participant2_score = serializers.IntegerField()
+    winner_id = serializers.IntegerField(allow_null=True)
+    sequence = serializers.IntegerField(allow_null=True, help_text="Null while the live-score service is down.")
+
+
+class ViewersOutput(serializers.Serializer):
+    tournament = serializers.IntegerField()
+    matches = serializers.DictField(child=serializers.IntegerField(), help_text="match id -> connections")
+
+
+class TournamentStateOutput(serializers.Serializer):
+    """The same document as the WebSocket snapshot (docs/protocol.md), with the database's scores."""
+
+    tournament = TournamentOutput()
+    participants = ParticipantOutput(many=True)
+    matches = MatchOutput(many=True)
+    viewers = ViewersOutput(allow_null=True, help_text="Null while the live-score service is down.")
+
+
+# --- tournaments, participants, roles -------------------------------------------------------------
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """A JSON boolean: refuses "true", 1 and "yes" that BooleanField would coerce."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+def _name_field(max_length: int, **kwargs) -> StrictCharField:
+    return StrictCharField(max_length=max_length, allow_blank=False, trim_whitespace=True, **kwargs)
+
+
+class TournamentCreateInput(serializers.Serializer):
+    name = _name_field(200)
+    game = _name_field(100)
+    visibility = serializers.ChoiceField(Tournament.Visibility.choices, required=False)
+    format = serializers.ChoiceField(Tournament.Format.choices, required=False)
+    best_of = StrictIntegerField(min_value=1, max_value=9, required=False)
+    final_best_of = StrictIntegerField(min_value=1, max_value=9, required=False)
+    third_place_match = StrictBooleanField(required=False)
+    participants = serializers.ListField(child=_name_field(100), max_length=256, required=False)
+
+
+class TournamentUpdateInput(serializers.Serializer):
+    name = _name_field(200, required=False)
+    game = _name_field(100, required=False)
+    visibility = serializers.ChoiceField(Tournament.Visibility.choices, required=False)
+
+
+class ParticipantInput(serializers.Serializer):
+    name = _name_field(100)
+    seed = StrictIntegerField(min_value=1, max_value=10_000, required=False)
+    username = StrictCharField(max_length=150, required=False)
+
+
+class ParticipantUpdateInput(serializers.Serializer):
+    name = _name_field(100, required=False)
+    seed = StrictIntegerField(min_value=1, max_value=10_000, required=False)
+    username = StrictCharField(max_length=150, required=False, allow_null=True)
+
+
+class RoleInput(serializers.Serializer):
+    username = StrictCharField(max_length=150)
+    role = serializers.ChoiceField(TournamentRole.Role.choices)
+
+
+class TournamentSummaryOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    game = serializers.CharField()
+    format = serializers.CharField()
+    visibility = serializers.CharField()
+    status = serializers.CharField()
+    winner_id = serializers.IntegerField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    my_roles = serializers.ListField(child=serializers.CharField(), help_text="organizer, referee, participant")
+
+
+class ParticipantDetailOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    seed = serializers.IntegerField()
+    username = serializers.CharField(source="user.username", allow_null=True, default=None)
+
+
+class ParticipantsCreatedOutput(serializers.Serializer):
+    participants = ParticipantDetailOutput(many=True)
+
+
+class RoleOutput(serializers.Serializer):
+    username = serializers.CharField()
+    role = serializers.CharField()

@@ -1,0 +1,41 @@
+"""Write side of the domain: every state change goes through one of these functions.
+
+Each runs in a transaction, locks the rows two requests could race on, and tells spectators
+through `realtime.broadcast` (which publishes only after the transaction commits). Each refuses
+what the rules refuse with a `tournaments.errors` exception, having changed nothing.
+
+- `tournaments`: tournaments, participants, roles, the bracket;
+- `matches`: start, live score, completion and what a result carries forward;
+- `disputes`: who may dispute what, and resolving (keeping or correcting a result).
+"""
+
+from .disputes import open_dispute, resolve_dispute
+from .matches import complete_match, start_match, update_score
+from .tournaments import (
+    add_participants,
+    create_tournament,
+    delete_tournament,
+    generate_bracket,
+    grant_role,
+    remove_participant,
+    revoke_role,
+    update_participant,
+    update_tournament,
+)
+
+__all__ = [
+    "add_participants",
+    "complete_match",
+    "create_tournament",
+    "delete_tournament",
+    "generate_bracket",
+    "grant_role",
+    "open_dispute",
+    "remove_participant",
+    "resolve_dispute",
+    "revoke_role",
+    "start_match",
+    "update_participant",
+    "update_score",
+    "update_tournament",
+]

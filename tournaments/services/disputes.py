@@ -1,0 +1,156 @@
+"""Disputes: who may dispute what, and resolving one by keeping or correcting the result.
+
+- A participant may dispute their own *completed* match, until the match it feeds has started.
+- Referees and organizers may also dispute a live match (pausing it) or a completed one.
+- Once the tournament is completed, only an organizer may dispute.
+- Referees and organizers resolve. A disputed match holds the start of the match it feeds
+  (`matches.start_match`), so a correction can still carry its winner forward.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from realtime import broadcast
+
+from .. import selectors
+from ..errors import Conflict, Forbidden, Invalid, NotFound
+from ..models import Dispute, Match, Tournament, TournamentRole
+from ._rows import bump_version, locked_match
+from .matches import (
+    announce_score,
+    carry_result_forward,
+    check_scores,
+    locked_next_match,
+    save_and_refresh,
+    set_scores,
+    winner_of,
+)
+
+OFFICIALS = (TournamentRole.Role.ORGANIZER, TournamentRole.Role.REFEREE)
+
+
+def open_dispute(*, match_id: int, opened_by: AbstractBaseUser, reason: str) -> Dispute:
+    reason = reason.strip()
+    if not reason:
+        raise Invalid("A dispute needs a reason.", field="reason")
+    with transaction.atomic():
+        match = locked_match(match_id)
+        _check_may_dispute(match, opened_by)
+        dispute = Dispute.objects.create(match=match, opened_by=opened_by, reason=reason)
+        match.state = Match.State.DISPUTED
+        bump_version(match)
+        save_and_refresh(match, "state", "version")
+        broadcast.dispute_created(
+            match_id=match.id,
+            tournament_id=match.tournament_id,
+            version=match.version,
+            dispute_id=dispute.id,
+            reason=reason,
+        )
+    return dispute
+
+
+def _check_may_dispute(match: Match, user: AbstractBaseUser) -> None:
+    official = selectors.has_role(match.tournament_id, user, *OFFICIALS)
+    if match.tournament.status == Tournament.Status.COMPLETED and not selectors.has_role(
+        match.tournament_id, user, TournamentRole.Role.ORGANIZER
+    ):
+        raise Conflict("The tournament is completed: only an organizer may dispute a result now.")
+    if match.state == Match.State.LIVE:
+        if not official:
+            raise Forbidden("Only a referee or an organizer may dispute a live match.")
+        return
+    if match.state != Match.State.COMPLETED:
+        raise Conflict(f"Only a live or completed match can be disputed; this one is {match.state}.")
+    if official:
+        return
+    if user.pk not in selectors.player_user_ids(match):
+        raise Forbidden("Only the players of a match, its referees and organizers may dispute it.")
+    next_match = locked_next_match(match)
+    if next_match is not None and next_match.state != Match.State.SCHEDULED:
+        raise Conflict("The match this one feeds has started: its result can no longer be disputed.")
+
+
+def resolve_dispute(
+    *,
+    dispute_id: int,
+    resolved_by: AbstractBaseUser,
+    resolution: str,
+    participant1_score: int | None = None,
+    participant2_score: int | None = None,
+) -> Dispute:
+    """Close a dispute, keeping the result (no scores) or correcting it (both scores).
+
+    The match returns to what it was: live, or completed. Correcting a completed match may change
+    its winner, who then replaces the old one in the next match, unless that match has started.
+    """
+    correction = _correction(participant1_score, participant2_score)
+    resolution = resolution.strip()
+    if not resolution:
+        raise Invalid("Say how the dispute was resolved.", field="resolution")
+    with transaction.atomic():
+        dispute = Dispute.objects.select_for_update().filter(pk=dispute_id).first()
+        if dispute is None:
+            raise NotFound(f"Dispute {dispute_id} does not exist.")
+        if dispute.status != Dispute.Status.OPEN:
+            raise Conflict("This dispute is already resolved.")
+        match = dispute.match = locked_match(dispute.match_id)
+        if correction is None:
+            _keep_result(match)
+        else:
+            _correct_result(match, *correction)
+        dispute.status = Dispute.Status.RESOLVED
+        dispute.resolution = resolution
+        dispute.resolved_by = resolved_by
+        dispute.resolved_at = timezone.now()
+        dispute.save(update_fields=["status", "resolution", "resolved_by", "resolved_at"])
+        broadcast.dispute_resolved(
+            match_id=match.id,
+            tournament_id=match.tournament_id,
+            version=match.version,
+            dispute_id=dispute.id,
+            state=match.state,
+            participant1_score=match.participant1_score,
+            participant2_score=match.participant2_score,
+            winner_id=match.winner_id,
+        )
+        if match.state == Match.State.LIVE and correction is not None:
+            announce_score(match)  # the live stream continues from the corrected score
+    return dispute
+
+
+def _correction(participant1_score: int | None, participant2_score: int | None) -> tuple[int, int] | None:
+    """Both scores (a correction), neither (keep the result), or an error."""
+    if participant1_score is None and participant2_score is None:
+        return None
+    if participant1_score is None or participant2_score is None:
+        raise Invalid("Give both scores to correct the result, or neither to keep it.")
+    check_scores(participant1_score, participant2_score)
+    return participant1_score, participant2_score
+
+
+def _state_before_dispute(match: Match) -> str:
+    return Match.State.COMPLETED if match.is_over else Match.State.LIVE
+
+
+def _keep_result(match: Match) -> None:
+    match.state = _state_before_dispute(match)
+    bump_version(match)
+    save_and_refresh(match, "state", "version")
+
+
+def _correct_result(match: Match, participant1_score: int, participant2_score: int) -> None:
+    """New scores; for a completed match also the winner, carried forward if it changed."""
+    match.state = _state_before_dispute(match)
+    previous_winner_id = match.winner_id
+    if match.is_over:
+        match.winner_id = winner_of(match, participant1_score, participant2_score)
+    set_scores(match, participant1_score, participant2_score)
+    bump_version(match)
+    save_and_refresh(match)
+    if match.winner_id != previous_winner_id:
+        # After the save: what goes out about the bracket shows this match corrected.
+        carry_result_forward(match)

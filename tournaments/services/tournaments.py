@@ -1,0 +1,248 @@
+"""Tournaments, their participants, their roles, and their bracket."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import transaction
+
+from realtime import broadcast
+
+from .. import bracket
+from ..errors import Conflict, Invalid, NotFound
+from ..models import Match, Participant, Tournament, TournamentRole
+from ._rows import bracket_data, locked_tournament, participants_data
+
+# Formats and series the data model will grow into; only these are played today.
+SUPPORTED_FORMATS = (Tournament.Format.SINGLE_ELIMINATION,)
+
+
+@dataclass(frozen=True)
+class NewParticipant:
+    name: str
+    seed: int | None = None  # None: the next free seed
+    username: str | None = None  # links a user: the participant may then dispute their matches
+
+
+def create_tournament(
+    *,
+    name: str,
+    game: str,
+    organizer: AbstractBaseUser,
+    participant_names: Sequence[str] = (),
+    visibility: str = Tournament.Visibility.PUBLIC,
+    format: str = Tournament.Format.SINGLE_ELIMINATION,  # noqa: A002 - the API's word
+    best_of: int = 1,
+    final_best_of: int = 1,
+    third_place_match: bool = False,
+) -> Tournament:
+    """A tournament in registration, `organizer` its organizer, with the named participants seeded in order."""
+    if format not in SUPPORTED_FORMATS:
+        raise Invalid(f"Format {format!r} is not available; use single_elimination.", field="format")
+    if best_of != 1 or final_best_of != 1:
+        raise Invalid("Best-of series are not available yet: every match is one game.", field="best_of")
+    if third_place_match:
+        raise Invalid("A third-place match is not available yet.", field="third_place_match")
+    with transaction.atomic():
+        tournament = Tournament.objects.create(name=name, game=game, visibility=visibility, format=format)
+        TournamentRole.objects.create(tournament=tournament, user=organizer, role=TournamentRole.Role.ORGANIZER)
+        _add(tournament, [NewParticipant(name=participant_name) for participant_name in participant_names])
+    return tournament
+
+
+def update_tournament(
+    *, tournament_id: int, name: str | None = None, game: str | None = None, visibility: str | None = None
+) -> Tournament:
+    with transaction.atomic():
+        tournament = locked_tournament(tournament_id)
+        changes = {"name": name, "game": game, "visibility": visibility}
+        if not any(value is not None for value in changes.values()):
+            return tournament
+        for field, value in changes.items():
+            if value is not None:
+                setattr(tournament, field, value)
+        tournament.save(update_fields=[field for field, value in changes.items() if value is not None])
+    return tournament
+
+
+def delete_tournament(*, tournament_id: int) -> None:
+    """Refused once a match has started: results are kept."""
+    with transaction.atomic():
+        tournament = locked_tournament(tournament_id)
+        _check_no_match_started(tournament, "delete the tournament")
+        tournament.matches.all().delete()
+        tournament.delete()
+
+
+def generate_bracket(*, tournament_id: int) -> list[Match]:
+    """(Re)generate the single-elimination bracket; refused once a match has started."""
+    with transaction.atomic():
+        tournament = locked_tournament(tournament_id)
+        if tournament.status == Tournament.Status.COMPLETED:
+            raise Conflict("The tournament is completed.")
+        _check_no_match_started(tournament, "regenerate the bracket")
+        return _regenerate(tournament)
+
+
+def _check_no_match_started(tournament: Tournament, what: str) -> None:
+    if tournament.matches.exclude(state=Match.State.SCHEDULED).exists():
+        raise Conflict(f"A match has already started: you can no longer {what}.")
+
+
+def _regenerate(tournament: Tournament) -> list[Match]:
+    participants = sorted(tournament.participants.all(), key=lambda p: p.seed)
+    if not bracket.MIN_PARTICIPANTS <= len(participants) <= bracket.MAX_PARTICIPANTS:
+        raise Invalid(
+            f"A bracket needs {bracket.MIN_PARTICIPANTS} to {bracket.MAX_PARTICIPANTS} participants;"
+            f" this tournament has {len(participants)}."
+        )
+    by_rank = dict(enumerate(participants, start=1))
+    tournament.matches.all().delete()
+    matches = Match.objects.bulk_create(
+        Match(
+            tournament=tournament,
+            round=planned.round,
+            position=planned.position,
+            participant1=by_rank.get(planned.seed1),
+            participant2=by_rank.get(planned.seed2),
+        )
+        for planned in bracket.plan(len(participants))
+    )
+    tournament.status = Tournament.Status.ONGOING
+    tournament.save(update_fields=["status"])
+    broadcast.bracket_generated(
+        tournament_id=tournament.id,
+        matches=bracket_data(tournament.id),
+        participants=participants_data(tournament.id),
+    )
+    return matches
+
+
+def _after_participants_changed(tournament: Tournament, *, redraw: bool) -> None:
+    """With `redraw` (the bracket was drawn, and who plays or their seeds changed; no match has
+    started), the bracket is drawn again, or removed when too few are left. Spectators learn the
+    new list either way."""
+    participants = participants_data(tournament.id)
+    if not redraw:
+        broadcast.participants_updated(tournament_id=tournament.id, participants=participants)
+    elif len(participants) >= bracket.MIN_PARTICIPANTS:
+        _regenerate(tournament)
+    else:
+        tournament.matches.all().delete()
+        tournament.status = Tournament.Status.REGISTRATION
+        tournament.save(update_fields=["status"])
+        broadcast.bracket_generated(tournament_id=tournament.id, matches=[], participants=participants)
+
+
+def _user_by_username(username: str | None) -> AbstractBaseUser | None:
+    if username is None:
+        return None
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise Invalid(f"There is no user {username!r}.", field="username")
+    return user
+
+
+def _add(tournament: Tournament, entries: Sequence[NewParticipant]) -> list[Participant]:
+    existing = {p.name: p for p in tournament.participants.all()}
+    seeds = {p.seed for p in existing.values()}
+    created = []
+    for entry in entries:
+        if entry.name in existing:
+            raise Conflict(f"There is already a participant named {entry.name!r}.", field="name")
+        seed = entry.seed if entry.seed is not None else max(seeds, default=0) + 1
+        if seed in seeds:
+            raise Conflict(f"Seed {seed} is taken.", field="seed")
+        participant = Participant.objects.create(
+            tournament=tournament, name=entry.name, seed=seed, user=_user_by_username(entry.username)
+        )
+        existing[entry.name] = participant
+        seeds.add(seed)
+        created.append(participant)
+    return created
+
+
+def add_participants(*, tournament_id: int, entries: Sequence[NewParticipant]) -> list[Participant]:
+    """Register participants; refused once a match has started (a drawn bracket is drawn again)."""
+    with transaction.atomic():
+        tournament = locked_tournament(tournament_id)
+        _check_no_match_started(tournament, "add participants")
+        if tournament.participants.count() + len(entries) > bracket.MAX_PARTICIPANTS:
+            raise Invalid(f"A tournament has at most {bracket.MAX_PARTICIPANTS} participants.")
+        created = _add(tournament, entries)
+        _after_participants_changed(tournament, redraw=tournament.matches.exists())
+    return created
+
+
+_UNCHANGED = object()
+
+
+def update_participant(
+    *, participant_id: int, name: str | None = None, seed: int | None = None, username: str | None | object = _UNCHANGED
+) -> Participant:
+    """Rename (any time), reseed or relink (while no match has started); `username=None` unlinks."""
+    with transaction.atomic():
+        participant = _locked_participant(participant_id)
+        tournament = locked_tournament(participant.tournament_id)
+        others = tournament.participants.exclude(pk=participant.pk)
+        reseeded = seed is not None and seed != participant.seed
+        if reseeded:
+            _check_no_match_started(tournament, "reseed")
+            if others.filter(seed=seed).exists():
+                raise Conflict(f"Seed {seed} is taken.", field="seed")
+            participant.seed = seed
+        if name is not None and name != participant.name:
+            if others.filter(name=name).exists():
+                raise Conflict(f"There is already a participant named {name!r}.", field="name")
+            participant.name = name
+        if username is not _UNCHANGED:
+            participant.user = _user_by_username(username)
+        participant.save()
+        _after_participants_changed(tournament, redraw=reseeded and tournament.matches.exists())
+    return participant
+
+
+def remove_participant(*, participant_id: int) -> None:
+    with transaction.atomic():
+        participant = _locked_participant(participant_id)
+        tournament = locked_tournament(participant.tournament_id)
+        _check_no_match_started(tournament, "remove participants")
+        drawn = tournament.matches.exists()
+        tournament.matches.all().delete()  # their slots hold the participant: drawn again below
+        participant.delete()
+        _after_participants_changed(tournament, redraw=drawn)
+
+
+def _locked_participant(participant_id: int) -> Participant:
+    participant = Participant.objects.select_for_update().filter(pk=participant_id).first()
+    if participant is None:
+        raise NotFound(f"Participant {participant_id} does not exist.")
+    return participant
+
+
+def grant_role(*, tournament_id: int, username: str, role: str) -> TournamentRole:
+    if role not in TournamentRole.Role.values:
+        raise Invalid(f"A role is organizer or referee, not {role!r}.", field="role")
+    with transaction.atomic():
+        tournament = locked_tournament(tournament_id)
+        user = _user_by_username(username)
+        granted, _ = TournamentRole.objects.get_or_create(tournament=tournament, user=user, role=role)
+    return granted
+
+
+def revoke_role(*, tournament_id: int, username: str, role: str | None = None) -> None:
+    """Take `username`'s role (or every role) in the tournament; it always keeps one organizer."""
+    with transaction.atomic():
+        tournament = locked_tournament(tournament_id)
+        roles = TournamentRole.objects.filter(tournament=tournament, user__username=username)
+        if role is not None:
+            roles = roles.filter(role=role)
+        if not roles.exists():
+            raise NotFound(f"{username!r} has no such role in this tournament.")
+        organizers = TournamentRole.objects.filter(tournament=tournament, role=TournamentRole.Role.ORGANIZER)
+        if not organizers.exclude(pk__in=roles.values("pk")).exists():
+            raise Conflict("A tournament always keeps one organizer: name another one first.", field="username")
+        roles.delete()
