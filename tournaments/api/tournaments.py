@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import NotAuthenticated, PermissionDenied
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -60,6 +60,8 @@ class TournamentList(APIView):
 
     @extend_schema(request=TournamentCreateInput, responses={201: TournamentStateOutput})
     def post(self, request):
+        if not request.user.is_authenticated:
+            raise NotAuthenticated("Authentication required: send 'Authorization: Token <key>'.")
         if not selectors.may_create_tournaments(request.user):
             raise PermissionDenied("Creating tournaments needs an organizer account (manage.py create_organizer).")
         data = valid(TournamentCreateInput, request)
