@@ -62,7 +62,7 @@
         return "Not accepted: " + (lines.length ? lines.join("; ") : message || "check what you entered.");
       case 401: return "Your session has ended: log in again (in another tab), then retry.";
       case 403: return "Not allowed: " + (message || "your role in this tournament does not permit this.");
-      case 404: return "Not found: it no longer exists, or this action is not available on this server yet.";
+      case 404: return "Not found: it may have been deleted meanwhile; reload the page.";
       case 409: return "Refused: " + (message || "the match or tournament has changed meanwhile.");
       case 413: return "Too much at once: send fewer lines.";
       case 429: return "Too many requests: try again " + (result.retryAfter ? "in " + result.retryAfter + " s." : "in a moment.");
