@@ -55,12 +55,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: API answers are the JSON error envelope whatever goes wrong, in any middleware or view.
+    "tournaments.api.error_handling.JsonErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # API answers are the JSON error envelope whatever goes wrong, before and after the views.
-    "tournaments.api.error_handling.JsonErrorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -20,6 +20,7 @@ from collections import Counter
 from typing import NoReturn
 from urllib.parse import parse_qs
 
+import redis
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -30,6 +31,7 @@ from tournaments import selectors
 
 from . import snapshots
 from .events import Control, encode, encode_error, parse_client_json
+from .handshake import refuse
 from .presence import tracker
 from .resume import ResumeRequest, missed_frames
 from .store import history
@@ -101,12 +103,19 @@ class RoomConsumer(AsyncWebsocketConsumer):
     """Common behaviour of both rooms; subclasses say which kind of room and who may watch it."""
 
     room_kind: RoomKind
+    answered = False  # the handshake was accepted
     joined = False  # in the room's group and counted as a spectator
     address: str | None = None  # counted against the connection limits under this client address
 
     async def __call__(self, scope, receive, send) -> None:
         try:
             await super().__call__(scope, receive, send)
+        except redis.RedisError as error:
+            if self.answered:
+                raise
+            # The channel layer could not even give the connection a channel: Redis is away.
+            logger.warning("refusing a WebSocket handshake while Redis is unavailable: %s", error)
+            await refuse(scope, receive, send, 503, "unavailable", "Live scores are unavailable; retry shortly.")
         finally:
             await self.release()
 
@@ -119,6 +128,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         # Accept first, then close with a code: a refused handshake cannot carry a reason, and the
         # client must know whether to retry later (1013) or not at all (4404).
         await self.accept()
+        self.answered = True
         address = (self.scope.get("client") or ("unknown",))[0]
         if not limits.acquire(address):
             await self.close_and_stop(CLOSE_TRY_AGAIN_LATER)
@@ -127,13 +137,16 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if not await database_sync_to_async(self.may_watch)(self.scope.get("user")):
             await self.close_and_stop(CLOSE_NOT_FOUND)
 
-        await self.channel_layer.group_add(self.room.group, self.channel_name)
-        await tracker.join(self.room, self.channel_name)
-        self.joined = True
+        self.joined = True  # from here on, whatever fails, leave_room undoes what was done
         try:
+            await self.channel_layer.group_add(self.room.group, self.channel_name)
+            await tracker.join(self.room, self.channel_name)
             await self.catch_up(self.resume_param())
         except ObjectDoesNotExist:  # deleted since the access check (a regenerated bracket)
             await self.close_and_stop(CLOSE_NOT_FOUND)  # the room is gone
+        except redis.RedisError as error:  # Redis is away: the client retries later, and resumes
+            logger.warning("refusing a WebSocket connection while Redis is unavailable: %s", error)
+            await self.close_and_stop(CLOSE_TRY_AGAIN_LATER)
 
     async def catch_up(self, resume: str | None) -> None:
         """What the client missed, if it asked to resume and the history holds all of it; else a snapshot."""
@@ -171,10 +184,16 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await self.leave_room()
 
     async def leave_room(self) -> None:
+        """Out of the room's presence and group, even while Redis is away (the presence entry then
+        expires by itself within REALTIME_VIEWER_TTL_S, and the subscription goes with the process's
+        Redis connection)."""
         if self.joined:
             self.joined = False
             await tracker.leave(self.room, self.channel_name)
-            await self.channel_layer.group_discard(self.room.group, self.channel_name)
+            try:
+                await self.channel_layer.group_discard(self.room.group, self.channel_name)
+            except redis.RedisError as error:
+                logger.warning("could not leave group %s: %s", self.room.group, error)
 
     async def release(self) -> None:
         """Everything this connection holds: its room, its presence, its place in the limits."""
@@ -242,18 +261,25 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if sequence <= self.last_sequence.get(stream, 0):
             return
         self.last_sequence[stream] = sequence
+        await self.send(text_data=message["frame"])
+
+    async def send(self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False) -> None:
+        """Every frame to the client, snapshot, replay, pong and error alike, is written within
+        REALTIME_SEND_TIMEOUT_S or the client is dropped: a consumer waiting on a client that stopped
+        reading would stop serving its room, while the room's frames pile up for it."""
         try:
             # asyncio.timeout arms one timer handle; wait_for would wrap every send in a new Task
             async with asyncio.timeout(settings.REALTIME_SEND_TIMEOUT_S):
-                await self.send(text_data=message["frame"])
+                await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
         except TimeoutError:
             await self.drop_slow_client()
 
-    async def drop_slow_client(self) -> None:
+    async def drop_slow_client(self) -> NoReturn:
         """The client stopped reading: its socket buffers are full and a frame could not be written
         within REALTIME_SEND_TIMEOUT_S. Stop serving it, so frames stop queueing up for it: what it
         holds is bounded by the socket buffers plus REALTIME_SEND_TIMEOUT_S of its room's frames.
-        (A close frame could not be written either; the server drops the connection.)"""
+        (A close frame could not be written either: the server aborts the connection,
+        project/websocket_protocol.py.)"""
         logger.warning("dropping a WebSocket client that stopped reading (%s)", self.room.group)
         await self.leave_room()
         raise StopConsumer()

@@ -5,6 +5,7 @@
   scheme, host and port — as Django's CSRF check compares Origin, not by host name alone. Browsers
   always send Origin on a WebSocket handshake; a handshake without one is refused too.
 - A path that is no room (`/ws/foo/`, `/ws/tournament/abc/`, an HTTP path): 404.
+- Redis unavailable before the connection could be set up: 503 (realtime/consumers.py).
 """
 
 from __future__ import annotations
@@ -65,18 +66,23 @@ class OriginValidator:
         return await self.application(scope, receive, send)
 
 
-async def not_found(scope, receive, send) -> None:
-    """The answer to a handshake on a path that is no room: 404, where the server can say so."""
+async def refuse(scope, receive, send, status: int, code: str, message: str) -> None:
+    """Answer a handshake with an HTTP error (where the server can say so; else it answers 403)."""
     await receive()  # websocket.connect
     if "websocket.http.response" in scope.get("extensions", {}):
-        body = json.dumps({"error": {"code": "not_found", "message": "No WebSocket room at this path."}}).encode()
+        body = json.dumps({"error": {"code": code, "message": message}}).encode()
         await send(
             {
                 "type": "websocket.http.response.start",
-                "status": 404,
+                "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
             }
         )
         await send({"type": "websocket.http.response.body", "body": body})
     else:
-        await send({"type": "websocket.close"})  # the server answers 403
+        await send({"type": "websocket.close"})
+
+
+async def not_found(scope, receive, send) -> None:
+    """The answer to a handshake on a path that is no room."""
+    await refuse(scope, receive, send, 404, "not_found", "No WebSocket room at this path.")

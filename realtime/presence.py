@@ -26,31 +26,44 @@ class PresenceTracker:
     def __init__(self) -> None:
         self.connections: dict[Room, set[str]] = defaultdict(set)
         self.refresher: asyncio.Task | None = None
+        # A leave must not land between a refresh's reading of the connections and its write to
+        # Redis: the refresh would count the connection again for one more TTL.
+        self.writing = asyncio.Lock()
 
     @property
     def ttl_ms(self) -> int:
         return int(settings.REALTIME_VIEWER_TTL_S * 1000)
 
     async def join(self, room: Room, connection: str) -> None:
-        self.connections[room].add(connection)
-        await asyncio.to_thread(presence_store.refresh, [(room, connection)], self.ttl_ms)
+        """Count the connection (raises if Redis is away: the caller then leaves, which forgets it)."""
+        async with self.writing:
+            self.connections[room].add(connection)
+            await asyncio.to_thread(presence_store.refresh, [(room, connection)], self.ttl_ms)
         if self.refresher is None or self.refresher.done():
             self.refresher = asyncio.create_task(self._refresh_forever())
 
     async def leave(self, room: Room, connection: str) -> None:
-        self.connections[room].discard(connection)
-        if not self.connections[room]:
-            del self.connections[room]
-        await asyncio.to_thread(presence_store.leave, room, connection)
+        """Stop counting the connection; never raises (while Redis is away, its entry expires)."""
+        async with self.writing:
+            self.connections[room].discard(connection)
+            if not self.connections[room]:
+                del self.connections[room]
+            try:
+                await asyncio.to_thread(presence_store.leave, room, connection)
+            except Exception:
+                logger.warning("could not remove a connection from %s; it expires by itself", room.group, exc_info=True)
 
     async def _refresh_forever(self) -> None:
         while self.connections:
             await asyncio.sleep(settings.REALTIME_VIEWER_TTL_S / 3)
-            memberships = [(room, connection) for room, members in self.connections.items() for connection in members]
-            try:
-                await asyncio.to_thread(presence_store.refresh, memberships, self.ttl_ms)
-            except Exception:  # Redis away: keep trying; the counts recover with it
-                logger.warning("could not refresh %d connection(s)", len(memberships), exc_info=True)
+            async with self.writing:
+                memberships = [
+                    (room, connection) for room, members in self.connections.items() for connection in members
+                ]
+                try:
+                    await asyncio.to_thread(presence_store.refresh, memberships, self.ttl_ms)
+                except Exception:  # Redis away: keep trying; the counts recover with it
+                    logger.warning("could not refresh %d connection(s)", len(memberships), exc_info=True)
 
 
 tracker = PresenceTracker()

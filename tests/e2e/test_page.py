@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -13,27 +10,13 @@ from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 from playwright.async_api import async_playwright, expect
 
+from tests.harness.browser import ARTIFACTS, CHROMIUM_ARGS, chromium_path
 from tests.harness.factories import first_live_match
-from tests.harness.processes import ROOT, AsgiServer
+from tests.harness.processes import AsgiServer
 from tournaments import services
 from tournaments.models import Match
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("celery_worker")]
-
-ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", ROOT / "test-artifacts"))
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-quic",
-]  # fmt: skip
-
-
-def chromium_path() -> str:
-    path = os.environ.get("CHROMIUM_BIN") or shutil.which("chromium") or shutil.which("chromium-browser")
-    if not path:
-        raise RuntimeError(
-            "Chromium is needed for the page tests: `apt-get install chromium` (make test does it as root)"
-        )
-    return path
 
 
 @pytest.fixture(scope="session")

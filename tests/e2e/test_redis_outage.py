@@ -6,6 +6,7 @@ import asyncio
 
 import httpx
 import pytest
+import websockets
 from asgiref.sync import sync_to_async
 from django.test import override_settings
 from rest_framework.test import APIClient
@@ -86,6 +87,10 @@ async def test_the_whole_stack_recovers_by_itself_when_redis_restarts(own_redis,
 
         stop_server(own_redis["process"])
         assert await post(2) == 503
+        # a spectator arriving now is told to come back later (HTTP 503), and leaves no trace
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            await Spectator.connect(server, f"ws/tournament/{tournament.id}/")
+        assert refused.value.response.status_code == 503
         own_redis["process"] = start_server(own_redis["port"], own_redis["dir"])
 
         # No restart of any process: the next post is accepted and reaches the spectator, live or
@@ -95,7 +100,11 @@ async def test_the_whole_stack_recovers_by_itself_when_redis_restarts(own_redis,
             assert asyncio.get_running_loop().time() < deadline, "the API did not recover"
             await asyncio.sleep(0.2)  # retry as a client would until the deadline: recovery sends no event
         await spectator.wait_for(is_type("score_updated", participant1_score=3), timeout=20)
+        async with httpx.AsyncClient(base_url=server.http_url) as client:  # the latecomer is not counted
+            viewers = (await client.get(f"/api/tournaments/{tournament.id}/")).json()["viewers"]["tournament"]
+        assert viewers == 1  # the spectator that stayed
         await spectator.close()
+        assert server.process.count("Exception in ASGI application") == 0
     finally:
         server.stop()
         worker.stop()

@@ -29,6 +29,25 @@ def rss_kib(pid: int) -> int:
         return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
 
 
+def established_connections(port: int) -> int:
+    """TCP connections to `port` the kernel holds open (both directions of a loopback connection
+    show up: count the server's side, local port == `port`)."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as rows:
+            for row in list(rows)[1:]:
+                local, state = row.split()[1], row.split()[3]
+                count += int(local.rsplit(":", 1)[1], 16) == port and state == "01"
+    return count
+
+
+async def wait_for_connections(port: int, expected: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while (count := established_connections(port)) != expected:
+        assert time.monotonic() < deadline, f"{count} connections open, expected {expected}"
+        await asyncio.sleep(0.1)  # the kernel's table changes without an event to wait on
+
+
 def publish_big_frames(match_id: int, tournament_id: int, count: int) -> None:
     for index in range(count):
         reason = base64.b64encode(os.urandom(FRAME_BYTES * 3 // 4)).decode()
@@ -63,6 +82,8 @@ async def test_a_client_that_stops_reading_is_dropped_and_never_delays_the_other
         # nothing queues for it any more: a further burst costs the server no memory for it
         await asyncio.to_thread(publish_big_frames, match.id, match.tournament_id, 200)
         await healthy.wait_for(lambda _: len(healthy.of_type("dispute_created")) == FRAMES + 200, timeout=30)
+        # and its connection does not linger with undelivered bytes: aborted after one more timeout
+        await wait_for_connections(server.port, 1, timeout=SEND_TIMEOUT_S + 10)
         await healthy.close()
         stalled.transport.abort()
     finally:

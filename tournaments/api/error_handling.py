@@ -16,6 +16,7 @@ from http import HTTPStatus
 
 import redis
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import IntegrityError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.deprecation import MiddlewareMixin
@@ -71,6 +72,9 @@ def exception_handler(exc, context):
     if isinstance(exc, errors.DomainError):
         details = {exc.field: [exc.message]} if exc.field else None
         return _error(exc.code, exc.message, DOMAIN_ERROR_STATUS.get(type(exc), status.HTTP_400_BAD_REQUEST), details)
+    if isinstance(exc, ObjectDoesNotExist):
+        # Looked up a moment ago, deleted since (a concurrent delete): it is not there now.
+        return _error("not_found", "It no longer exists.", 404)
     if isinstance(exc, IntegrityError):
         # A constraint caught a concurrent change the row locks could not (e.g. a duplicate name).
         logger.info("integrity error answered with 409: %s", exc)
@@ -108,6 +112,11 @@ class JsonErrorsMiddleware(MiddlewareMixin):
     def process_request(self, request: HttpRequest) -> HttpResponse | None:
         if not is_api(request):
             return None
+        if not request.path.endswith("/"):
+            # Django would redirect to the slashed path (losing a POST's body) or fail on a POST.
+            return JsonResponse(
+                error_body("not_found", f"No API endpoint at {request.path}; API paths end with /."), status=404
+            )
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:

@@ -38,3 +38,5 @@ class JSONParser(parsers.JSONParser):
             raise ParseError("The JSON body is nested too deeply.") from None
         except (ValueError, UnicodeDecodeError) as error:
             raise ParseError(f"The body is not valid JSON: {error}") from None
+        except LookupError:  # a charset codecs knows but cannot decode text with (rot13, hex, zlib)
+            raise ParseError(f"Unsupported charset {encoding!r}: send UTF-8.") from None
