@@ -22,8 +22,15 @@ class ParticipantInline(admin.TabularInline):
 
 
 class RoleInline(admin.TabularInline):
+    """Shown, not edited: a tournament always keeps one organizer (the API and console enforce it)."""
+
     model = TournamentRole
     extra = 0
+    fields = readonly_fields = ["user", "role"]
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
 
 
 def _run(modeladmin, request, queryset, action, label: str) -> None:
@@ -73,6 +80,9 @@ class MatchAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False  # matches come from the bracket
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # the bracket is drawn again through the services
+
     @admin.action(description="Start the selected matches")
     def start_matches(self, request, queryset):
         _run(self, request, queryset, lambda m: services.start_match(match_id=m.id), "Matches started")
@@ -99,6 +109,9 @@ class DisputeAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False  # disputes are opened through the API or the console, which apply the rules
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # deleting an open one would leave its match disputed for good: resolve it
 
     @admin.action(description="Resolve: keep the match result as it is")
     def keep_results(self, request, queryset):
@@ -127,4 +140,9 @@ class ParticipantAdmin(admin.ModelAdmin):
         return False
 
 
-admin.site.register(TournamentRole)
+@admin.register(TournamentRole)
+class TournamentRoleAdmin(admin.ModelAdmin):
+    list_display = ["tournament", "user", "role"]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # a tournament always keeps one organizer: roles are revoked through the API

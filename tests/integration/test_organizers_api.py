@@ -257,8 +257,12 @@ def test_players_dispute_their_own_completed_match_until_the_next_one_starts(cas
     assert referee.post(f"/api/matches/{final.id}/start/").status_code == 409
     resolve = referee.post(f"/api/disputes/{opened.json()['dispute_id']}/resolve/", {"resolution": "goal stands"})
     assert resolve.status_code == 200
+    again = player.post(url, {"reason": "but really"})  # one dispute per player: no stalling the bracket
+    assert again.status_code == 409 and "already" in again.json()["error"]["message"]
     assert referee.post(f"/api/matches/{final.id}/start/").status_code == 200
-    late = player.post(url, {"reason": "again"})
+    opponent = factories.user_with_token("opponent")
+    Participant.objects.filter(pk=match.participant2_id).update(user=opponent)
+    late = as_(opponent).post(url, {"reason": "I want a replay"})
     assert late.status_code == 409 and "started" in late.json()["error"]["message"]
 
 

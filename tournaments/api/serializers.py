@@ -108,6 +108,11 @@ class ParticipantOutput(serializers.Serializer):
     seed = serializers.IntegerField()
 
 
+class DisputeSummaryOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    reason = serializers.CharField()
+
+
 class MatchOutput(serializers.Serializer):
     id = serializers.IntegerField()
     round = serializers.IntegerField()
@@ -118,6 +123,8 @@ class MatchOutput(serializers.Serializer):
     participant1_score = serializers.IntegerField()
     participant2_score = serializers.IntegerField()
     winner_id = serializers.IntegerField(allow_null=True)
+    version = serializers.IntegerField(help_text="Changes of state, participants or winner (docs/protocol.md).")
+    dispute = DisputeSummaryOutput(allow_null=True, help_text="The open dispute, if any.")
     sequence = serializers.IntegerField(allow_null=True, help_text="Null while the live-score service is down.")
 
 

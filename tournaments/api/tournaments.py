@@ -112,6 +112,8 @@ class Participants(APIView):
     @extend_schema(request=ParticipantInput, responses={201: ParticipantsCreatedOutput})
     def post(self, request, tournament_id: int):
         data = valid(ParticipantInput, request, many_allowed=True)
+        if data == []:
+            raise serializers.ValidationError({"non_field_errors": ["Send at least one participant."]})
         visible(Tournament.objects.all(), tournament_id, request)
         require_role(request, tournament_id, ORGANIZER)
         entries = [NewParticipant(**entry) for entry in (data if isinstance(data, list) else [data])]
@@ -167,6 +169,8 @@ class RoleDetail(APIView):
         responses={204: None},
     )
     def delete(self, request, tournament_id: int, username: str):
+        if "\x00" in username:
+            raise serializers.ValidationError({"username": ["Not a valid username."]})
         visible(Tournament.objects.all(), tournament_id, request)
         require_role(request, tournament_id, ORGANIZER)
         role = request.query_params.get("role")

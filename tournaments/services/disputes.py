@@ -1,6 +1,6 @@
 """Disputes: who may dispute what, and resolving one by keeping or correcting the result.
 
-- A participant may dispute their own *completed* match, until the match it feeds has started.
+- A participant may dispute their own *completed* match once, until the match it feeds has started.
 - Referees and organizers may also dispute a live match (pausing it) or a completed one.
 - Once the tournament is completed, only an organizer may dispute.
 - Referees and organizers resolve. A disputed match holds the start of the match it feeds
@@ -18,7 +18,7 @@ from realtime import broadcast
 from .. import selectors
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..models import Dispute, Match, Tournament, TournamentRole
-from ._rows import bump_version, locked_match
+from ._rows import bump_version, locked_match, locked_tournament, locked_tournament_and_match, tournament_of
 from .matches import (
     announce_score,
     carry_result_forward,
@@ -37,7 +37,7 @@ def open_dispute(*, match_id: int, opened_by: AbstractBaseUser, reason: str) -> 
     if not reason:
         raise Invalid("A dispute needs a reason.", field="reason")
     with transaction.atomic():
-        match = locked_match(match_id)
+        _, match = locked_tournament_and_match(match_id)
         _check_may_dispute(match, opened_by)
         dispute = Dispute.objects.create(match=match, opened_by=opened_by, reason=reason)
         match.state = Match.State.DISPUTED
@@ -69,6 +69,9 @@ def _check_may_dispute(match: Match, user: AbstractBaseUser) -> None:
         return
     if user.pk not in selectors.player_user_ids(match):
         raise Forbidden("Only the players of a match, its referees and organizers may dispute it.")
+    if Dispute.objects.filter(match=match, opened_by=user).exists():
+        # Each dispute holds the next match: a player may not stall the bracket by disputing again.
+        raise Conflict("You have already disputed this match; its officials may reopen it.")
     next_match = locked_next_match(match)
     if next_match is not None and next_match.state != Match.State.SCHEDULED:
         raise Conflict("The match this one feeds has started: its result can no longer be disputed.")
@@ -92,12 +95,13 @@ def resolve_dispute(
     if not resolution:
         raise Invalid("Say how the dispute was resolved.", field="resolution")
     with transaction.atomic():
-        dispute = Dispute.objects.select_for_update().filter(pk=dispute_id).first()
+        locked_tournament(tournament_of(Dispute, dispute_id, field="match__tournament_id"))
+        dispute = Dispute.objects.select_for_update(of=("self",)).filter(pk=dispute_id).order_by().first()
         if dispute is None:
             raise NotFound(f"Dispute {dispute_id} does not exist.")
+        match = dispute.match = locked_match(dispute.match_id)
         if dispute.status != Dispute.Status.OPEN:
             raise Conflict("This dispute is already resolved.")
-        match = dispute.match = locked_match(dispute.match_id)
         if correction is None:
             _keep_result(match)
         else:

@@ -11,7 +11,7 @@ from realtime import broadcast
 from .. import bracket
 from ..errors import Conflict, Invalid
 from ..models import MAX_SCORE, Match, Tournament
-from ._rows import bracket_data, bump_version, locked_match, locked_tournament
+from ._rows import bracket_data, bump_version, locked_match, locked_tournament, locked_tournament_and_match
 
 
 def check_scores(participant1_score: int, participant2_score: int) -> None:
@@ -53,7 +53,7 @@ def winner_of(match: Match, participant1_score: int, participant2_score: int) ->
 def start_match(*, match_id: int) -> Match:
     """Scheduled → live; held while a match feeding it is disputed (its winner may still change)."""
     with transaction.atomic():
-        match = locked_match(match_id)
+        _, match = locked_tournament_and_match(match_id)
         if match.state != Match.State.SCHEDULED:
             raise Conflict(f"Only a scheduled match can start; this one is {match.state}.")
         if match.participant1_id is None or match.participant2_id is None:
@@ -95,7 +95,7 @@ def complete_match(*, match_id: int, participant1_score: int, participant2_score
     """Final score and winner; the winner advances; the final completes the tournament."""
     check_scores(participant1_score, participant2_score)
     with transaction.atomic():
-        match = locked_match(match_id)
+        _, match = locked_tournament_and_match(match_id)
         if match.state != Match.State.LIVE:
             raise Conflict(f"Only a live match can be completed; this one is {match.state}.")
         winner_id = winner_of(match, participant1_score, participant2_score)
@@ -131,8 +131,9 @@ def locked_next_match(match: Match) -> Match | None:
     """The match the winner of `match` plays next (None for the final), locked."""
     next_round, next_position, _ = bracket.next_slot(match.round, match.position)
     return (
-        Match.objects.select_for_update()
+        Match.objects.select_for_update(of=("self",))
         .filter(tournament_id=match.tournament_id, round=next_round, position=next_position)
+        .order_by()
         .first()
     )
 

@@ -14,7 +14,7 @@ from realtime import broadcast
 from .. import bracket
 from ..errors import Conflict, Invalid, NotFound
 from ..models import Match, Participant, Tournament, TournamentRole
-from ._rows import bracket_data, locked_tournament, participants_data
+from ._rows import bracket_data, locked_tournament, participants_data, tournament_of
 
 # Formats and series the data model will grow into; only these are played today.
 SUPPORTED_FORMATS = (Tournament.Format.SINGLE_ELIMINATION,)
@@ -42,8 +42,9 @@ def create_tournament(
     """A tournament in registration, `organizer` its organizer, with the named participants seeded in order."""
     if format not in SUPPORTED_FORMATS:
         raise Invalid(f"Format {format!r} is not available; use single_elimination.", field="format")
-    if best_of != 1 or final_best_of != 1:
-        raise Invalid("Best-of series are not available yet: every match is one game.", field="best_of")
+    for field, value in (("best_of", best_of), ("final_best_of", final_best_of)):
+        if value != 1:
+            raise Invalid("Best-of series are not available yet: every match is one game.", field=field)
     if third_place_match:
         raise Invalid("A third-place match is not available yet.", field="third_place_match")
     with transaction.atomic():
@@ -183,10 +184,10 @@ _UNCHANGED = object()
 def update_participant(
     *, participant_id: int, name: str | None = None, seed: int | None = None, username: str | None | object = _UNCHANGED
 ) -> Participant:
-    """Rename (any time), reseed or relink (while no match has started); `username=None` unlinks."""
+    """Rename or link to a user (any time; `username=None` unlinks), reseed (while no match has started)."""
     with transaction.atomic():
+        tournament = locked_tournament(tournament_of(Participant, participant_id))
         participant = _locked_participant(participant_id)
-        tournament = locked_tournament(participant.tournament_id)
         others = tournament.participants.exclude(pk=participant.pk)
         reseeded = seed is not None and seed != participant.seed
         if reseeded:
@@ -207,8 +208,8 @@ def update_participant(
 
 def remove_participant(*, participant_id: int) -> None:
     with transaction.atomic():
+        tournament = locked_tournament(tournament_of(Participant, participant_id))
         participant = _locked_participant(participant_id)
-        tournament = locked_tournament(participant.tournament_id)
         _check_no_match_started(tournament, "remove participants")
         drawn = tournament.matches.exists()
         tournament.matches.all().delete()  # their slots hold the participant: drawn again below
@@ -217,7 +218,7 @@ def remove_participant(*, participant_id: int) -> None:
 
 
 def _locked_participant(participant_id: int) -> Participant:
-    participant = Participant.objects.select_for_update().filter(pk=participant_id).first()
+    participant = Participant.objects.select_for_update(of=("self",)).filter(pk=participant_id).order_by().first()
     if participant is None:
         raise NotFound(f"Participant {participant_id} does not exist.")
     return participant

@@ -441,6 +441,7 @@
       el("start-control").hidden = m.state !== "scheduled";
       el("start").disabled = !known;
       el("complete-control").hidden = m.state !== "live";
+      el("pad").hidden = m.state !== "live";  // on a phone it would cover the controls that matter now
       if (m.state !== "live") confirming = false;
       el("confirm-complete").hidden = !confirming;
       el("complete").hidden = confirming;
@@ -550,7 +551,10 @@
     // After a refusal (409) this screen was behind: read the match from the API at once rather
     // than wait for the socket (which may be reconnecting).
     function refreshAfter(result) {
-      if (result.status !== 409) return;
+      if (result.status === 409) reload();
+    }
+
+    function reload() {
       api("GET", "/api/tournaments/" + ds.tournamentId + "/").then(function (answer) {
         var match = answer.ok && answer.data && (answer.data.matches || []).filter(function (x) {
           return String(x.id) === String(matchId);
@@ -583,10 +587,10 @@
         switch (frame.type) {
           case "match_started":
             m.state = "live";
-            if (d.participant1_id !== m.participant1_id || d.participant2_id !== m.participant2_id) {
-              m.participant1_id = d.participant1_id;
-              m.participant2_id = d.participant2_id;
-            }
+            m.participant1_id = d.participant1_id;
+            m.participant2_id = d.participant2_id;
+            // Decided since this screen opened (a later-round match): learn their names.
+            if (!m.names[d.participant1_id] || !m.names[d.participant2_id]) reload();
             break;
           case "match_completed":
             Object.assign(m, { state: "completed", winner_id: d.winner_id });
