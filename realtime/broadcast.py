@@ -61,6 +61,7 @@ def score_changed(
         {
             "match_id": match_id,
             "tournament_id": tournament_id,
+            "score_version": version,
             "participant1_score": participant1_score,
             "participant2_score": participant2_score,
         },
@@ -75,7 +76,14 @@ def _submit_score(match_id: int, tournament_id: int, version: int, frame: FrameT
 
 
 def match_completed(
-    *, match_id: int, tournament_id: int, version: int, participant1_score: int, participant2_score: int, winner_id: int
+    *,
+    match_id: int,
+    tournament_id: int,
+    version: int,
+    score_version: int,
+    participant1_score: int,
+    participant2_score: int,
+    winner_id: int,
 ) -> None:
     """Publish the pending score now, then match_completed; nothing about the score follows it."""
     frame = template(
@@ -84,6 +92,7 @@ def match_completed(
             "match_id": match_id,
             "tournament_id": tournament_id,
             "version": version,
+            "score_version": score_version,
             "participant1_score": participant1_score,
             "participant2_score": participant2_score,
             "winner_id": winner_id,
@@ -103,6 +112,7 @@ def dispute_resolved(
     match_id: int,
     tournament_id: int,
     version: int,
+    score_version: int,
     dispute_id: int,
     state: str,
     participant1_score: int,
@@ -115,6 +125,7 @@ def dispute_resolved(
         match_id,
         tournament_id,
         version=version,
+        score_version=score_version,
         dispute_id=dispute_id,
         state=state,
         participant1_score=participant1_score,

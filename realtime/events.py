@@ -42,7 +42,9 @@ class Control(StrEnum):
 # carry it, and so do the match entries of bracket frames, so a client keeps the newest of each match
 # whatever order frames built in different transactions arrive in.
 _MATCH = frozenset({"match_id", "tournament_id", "sequence"})
-_SCORES = frozenset({"participant1_score", "participant2_score"})
+# Every frame with a score carries its `score_version` (how many score writes the match has had), so
+# a client can tell which of two scores (an answer to its own post, a frame) is the newer.
+_SCORES = frozenset({"participant1_score", "participant2_score", "score_version"})
 REQUIRED_FIELDS: dict[Event, frozenset[str]] = {
     Event.MATCH_STARTED: _MATCH | {"version", "participant1_id", "participant2_id"},
     Event.SCORE_UPDATED: _MATCH | _SCORES,
@@ -79,8 +81,8 @@ class FrameTemplate:
 
     head: str
     tail: str
-    # "p1:p2" if the frame carries the match's score, else "": publishing it makes that score the
-    # match's published score (what clients display after it, and what snapshots must show).
+    # "p1:p2:score_version" if the frame carries the match's score, else "": publishing it makes that
+    # score the match's published score (what clients display after it, and what snapshots show).
     score: str = ""
 
     def render(self, sequence: int) -> str:
@@ -95,7 +97,11 @@ def template(event: Event, data: dict[str, Any]) -> FrameTemplate:
     if "sequence" in data:
         raise ValueError("sequence is assigned by Redis, not by the caller")
     body = json.dumps(data, separators=(",", ":"))
-    score = f"{data['participant1_score']}:{data['participant2_score']}" if "participant1_score" in data else ""
+    score = (
+        f"{data['participant1_score']}:{data['participant2_score']}:{data['score_version']}"
+        if "participant1_score" in data
+        else ""
+    )
     return FrameTemplate(head=f'{{"type":"{event}","data":{{"sequence":', tail=f",{body[1:]}}}", score=score)
 
 

@@ -32,9 +32,9 @@ def overlay(document: dict, position: Position, viewer_counts: dict, *, publishe
     for match in matches_of(document):
         match["sequence"] = position.of_match(match["id"])
         if published_scores and match["sequence"] > 0:
-            # 0:0 if only match_started went out so far
-            published = position.published_scores.get(match["id"], (0, 0))
-            match["participant1_score"], match["participant2_score"] = published
+            # 0:0 (version 0) if only match_started went out so far
+            published = position.published_scores.get(match["id"], (0, 0, 0))
+            match["participant1_score"], match["participant2_score"], match["score_version"] = published
     document["viewers"] = viewer_counts
     return document
 

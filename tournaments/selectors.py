@@ -94,6 +94,7 @@ def _match_data(match: Match, open_disputes: dict[int, dict]) -> dict:
         "participant2_id": match.participant2_id,
         "participant1_score": match.participant1_score,
         "participant2_score": match.participant2_score,
+        "score_version": match.score_version,
         "winner_id": match.winner_id,
         "version": match.version,
         "dispute": open_disputes.get(match.id),

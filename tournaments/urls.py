@@ -21,6 +21,7 @@ api_urlpatterns = [
     ),
     path("matches/<int:match_id>/start/", matches.StartMatch.as_view(), name="api-match-start"),
     path("matches/<int:match_id>/score/", matches.PostScore.as_view(), name="api-match-score"),
+    path("matches/<int:match_id>/score/adjust/", matches.AdjustScore.as_view(), name="api-match-score-adjust"),
     path("matches/<int:match_id>/complete/", matches.CompleteMatch.as_view(), name="api-match-complete"),
     path("matches/<int:match_id>/disputes/", matches.OpenDispute.as_view(), name="api-match-disputes"),
     path("disputes/<int:dispute_id>/resolve/", matches.ResolveDispute.as_view(), name="api-dispute-resolve"),

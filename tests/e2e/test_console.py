@@ -294,6 +294,35 @@ async def test_a_burst_of_taps_ends_on_the_same_score_on_every_screen(pages, asg
     assert pages.violations == []
 
 
+async def test_two_referees_tapping_different_sides_at_once_both_count(pages, asgi_server):
+    organizer = await sync_to_async(factories.user_with_token)("pair-organizer")
+    tournament = await sync_to_async(factories.tournament)(organizer, 4)
+    for username in ("pair-1", "pair-2"):
+        await sync_to_async(official)(tournament, username)
+    match = await sync_to_async(factories.first_live_match)(tournament)
+    screens = []
+    for username in ("pair-1", "pair-2"):
+        screen = await pages.open(**PHONE)
+        await log_in(screen, asgi_server, username)
+        await open_scoring_screen(screen, asgi_server, match.id)
+        screens.append(screen)
+    first, second = screens
+
+    async def tap(screen, button: str, times: int) -> None:
+        for _ in range(times):
+            await screen.locator(button).tap()
+
+    await asyncio.gather(tap(first, "#plus1", 5), tap(second, "#plus2", 4))
+    for screen in screens:
+        await expect(screen.locator("#score1")).to_have_text("5", timeout=5000)
+        await expect(screen.locator("#score2")).to_have_text("4", timeout=5000)
+    stored = await sync_to_async(
+        lambda: Match.objects.values_list("participant1_score", "participant2_score").get(pk=match.id)
+    )()
+    assert stored == (5, 4)
+    assert pages.violations == []
+
+
 async def test_a_referee_opens_a_dispute_and_an_organizer_resolves_it_with_a_correction(pages, asgi_server):
     organizer = await sync_to_async(factories.user_with_token)("dispute-organizer")
     tournament = await sync_to_async(factories.tournament)(organizer, 4)
@@ -372,7 +401,7 @@ async def test_what_the_api_refuses_is_explained_next_to_the_control_and_a_retry
     match = (await sync_to_async(first_round)(tournament.id))[0]
     await sync_to_async(services.start_match)(match_id=match.id)
     await open_scoring_screen(organizer, asgi_server, match.id)
-    score_path = re.compile(rf"/api/matches/{match.id}/score/$")
+    score_path = re.compile(rf"/api/matches/{match.id}/score/adjust/$")
     pad_error = organizer.locator("#pad-error")
     for status, body, words in (
         (503, {"error": {"code": "unavailable", "message": "Redis is down."}}, "retrying is safe"),

@@ -97,6 +97,7 @@ def _scores(data: dict) -> dict:
     return {
         "participant1_score": data.get("participant1_score", 0),
         "participant2_score": data.get("participant2_score", 0),
+        "score_version": data.get("score_version", 0),
     }
 
 

@@ -289,3 +289,23 @@ def test_create_organizer_is_idempotent_and_prints_what_an_organizer_needs(capsy
     assert client.post("/api/tournaments/", {"name": "Alice Cup", "game": "Go"}, format="json").status_code == 201
     alice = get_user_model().objects.get(username="alice")
     assert alice.check_password("a-long-password-7") and alice.has_perm("tournaments.add_tournament")
+
+
+def test_score_adjustments_from_two_referees_both_count_and_never_go_below_zero(cast):
+    tournament, users = cast
+    match = live_match(tournament)
+    url = f"/api/matches/{match.id}/score/adjust/"
+    organizer, referee = as_(users["organizer"]), as_(users["referee"])
+    services.update_score(match_id=match.id, participant1_score=2, participant2_score=0)
+    first = organizer.post(url, {"participant1": 1})
+    second = referee.post(url, {"participant2": 1})  # based on a screen that still showed 2:0
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert (second.json()["participant1_score"], second.json()["participant2_score"]) == (3, 1)
+    assert second.json()["score_version"] > first.json()["score_version"]
+    assert referee.post(url, {"participant2": -5}).json()["participant2_score"] == 0
+    for bad in ({}, {"participant1": 1.5}, {"participant1": "1"}, {"participant1": 101}, {"participant2": True}):
+        refused = referee.post(url, bad)
+        assert refused.status_code == 400, bad
+    assert as_(users["participant"]).post(url, {"participant1": 1}).status_code == 403
+    services.complete_match(match_id=match.id, participant1_score=3, participant2_score=0)
+    assert referee.post(url, {"participant1": 1}).status_code == 409

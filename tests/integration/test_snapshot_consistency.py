@@ -37,7 +37,18 @@ def check(tournament_id: int, action) -> None:
         # Nothing had been published when the client joined: frames do not carry the epoch, so it
         # learns it from its next snapshot (a resume before then falls back to one).
         fresh["tournament"]["epoch"] = ""
-    assert client.shows() == fresh, f"after applying {applied}"
+    shown = client.shows()
+    differences = [
+        (section, mine, theirs)
+        for section in ("tournament", "participants", "matches")
+        for mine, theirs in zip(
+            shown[section] if isinstance(shown[section], list) else [shown[section]],
+            fresh[section] if isinstance(fresh[section], list) else [fresh[section]],
+            strict=False,
+        )
+        if mine != theirs
+    ]
+    assert shown == fresh, f"after applying {applied}: client vs fresh snapshot differ in {differences[:3]}"
 
 
 def slot(tournament_id: int, round_number: int, position: int) -> Match:

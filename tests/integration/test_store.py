@@ -24,7 +24,13 @@ MATCH, TOURNAMENT = 501, 77
 def score_frame(p1: int, p2: int = 0):
     return template(
         Event.SCORE_UPDATED,
-        {"match_id": MATCH, "tournament_id": TOURNAMENT, "participant1_score": p1, "participant2_score": p2},
+        {
+            "match_id": MATCH,
+            "tournament_id": TOURNAMENT,
+            "participant1_score": p1,
+            "participant2_score": p2,
+            "score_version": p1,
+        },  # fmt: skip
     )
 
 
@@ -35,6 +41,7 @@ def completed_frame(p1: int, p2: int, winner: int = 9):
             "match_id": MATCH,
             "tournament_id": TOURNAMENT,
             "version": 2,
+            "score_version": 100,
             "participant1_score": p1,
             "participant2_score": p2,
             "winner_id": winner,

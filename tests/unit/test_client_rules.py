@@ -37,7 +37,7 @@ def shown(client: ReferenceClient) -> dict:
 def test_a_bracket_entry_built_before_a_newer_match_event_does_not_roll_the_match_back():
     client = ReferenceClient(SNAPSHOT)
     client.receive(frame("match_completed", sequence=2, match_id=5, tournament_id=1, version=2,
-                         participant1_score=3, participant2_score=1, winner_id=1))  # fmt: skip
+                         participant1_score=3, participant2_score=1, score_version=5, winner_id=1))  # fmt: skip
     client.receive(frame("bracket_updated", sequence=2, tournament_id=1, matches=[match(5, state="live", version=1)]))
     assert (shown(client)["state"], shown(client)["winner_id"], shown(client)["version"]) == ("completed", 1, 2)
 
@@ -50,7 +50,7 @@ def test_a_match_event_older_than_a_bracket_entry_keeps_the_newer_state_but_its_
     client.receive(frame("match_started", sequence=2, match_id=5, tournament_id=1, version=2,
                          participant1_id=1, participant2_id=2))  # fmt: skip
     client.receive(frame("score_updated", sequence=3, match_id=5, tournament_id=1,
-                         participant1_score=4, participant2_score=0))  # fmt: skip
+                         participant1_score=4, participant2_score=0, score_version=6))  # fmt: skip
     assert (shown(client)["state"], shown(client)["participant1_score"]) == ("disputed", 4)
 
 

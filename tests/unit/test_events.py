@@ -10,11 +10,18 @@ from realtime.events import Event, template, validate
 def test_template_renders_the_envelope_with_the_sequence_first():
     frame = template(
         Event.SCORE_UPDATED,
-        {"match_id": 3, "tournament_id": 1, "participant1_score": 19, "participant2_score": 0},
+        {"match_id": 3, "tournament_id": 1, "participant1_score": 19, "participant2_score": 0, "score_version": 7},
     ).render(42)
     assert json.loads(frame) == {
         "type": "score_updated",
-        "data": {"sequence": 42, "match_id": 3, "tournament_id": 1, "participant1_score": 19, "participant2_score": 0},
+        "data": {
+            "sequence": 42,
+            "match_id": 3,
+            "tournament_id": 1,
+            "participant1_score": 19,
+            "participant2_score": 0,
+            "score_version": 7,
+        },
     }
     assert validate(frame)["data"]["sequence"] == 42
 

@@ -19,6 +19,7 @@ from .serializers import (
     MatchStateOutput,
     ResolutionInput,
     ResultOutput,
+    ScoreAdjustmentInput,
     ScoreInput,
     ScoreOutput,
     valid,
@@ -46,6 +47,25 @@ class PostScore(APIView):
         match_for_officials(request, match_id)
         match = services.update_score(match_id=match_id, **scores)
         return Response(ScoreOutput(match).data, status=status.HTTP_202_ACCEPTED)
+
+
+class AdjustScore(APIView):
+    """+/− taps: relative, so concurrent referees both count (a retry of a lost answer counts twice)."""
+
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "score"
+
+    @extend_schema(request=ScoreAdjustmentInput, responses={200: ScoreOutput})
+    def post(self, request, match_id: int):
+        data = valid(ScoreAdjustmentInput, request)
+        match_for_officials(request, match_id)
+        match = services.adjust_score(
+            match_id=match_id,
+            participant1_delta=data.get("participant1", 0),
+            participant2_delta=data.get("participant2", 0),
+        )
+        return Response(ScoreOutput(match).data)
 
 
 class CompleteMatch(APIView):

@@ -39,6 +39,18 @@ class ScoreInput(serializers.Serializer):
     participant2_score = _score_field()
 
 
+class ScoreAdjustmentInput(serializers.Serializer):
+    """What to add to each side's live score (at least one; negative takes away, never below 0)."""
+
+    participant1 = StrictIntegerField(min_value=-100, max_value=100, required=False)
+    participant2 = StrictIntegerField(min_value=-100, max_value=100, required=False)
+
+    def validate(self, attrs):
+        if not attrs:
+            raise serializers.ValidationError("Say what to add to participant1 and/or participant2.")
+        return attrs
+
+
 class DisputeInput(serializers.Serializer):
     reason = _text_field()
 
@@ -70,6 +82,7 @@ class ScoreOutput(serializers.Serializer):
     match_id = serializers.IntegerField(source="id")
     participant1_score = serializers.IntegerField()
     participant2_score = serializers.IntegerField()
+    score_version = serializers.IntegerField(help_text="Score writes so far: the newer of two scores has the higher.")
 
 
 class ResultOutput(ScoreOutput):
@@ -123,6 +136,7 @@ class MatchOutput(serializers.Serializer):
     participant1_score = serializers.IntegerField()
     participant2_score = serializers.IntegerField()
     winner_id = serializers.IntegerField(allow_null=True)
+    score_version = serializers.IntegerField()
     version = serializers.IntegerField(help_text="Changes of state, participants or winner (docs/protocol.md).")
     dispute = DisputeSummaryOutput(allow_null=True, help_text="The open dispute, if any.")
     sequence = serializers.IntegerField(allow_null=True, help_text="Null while the live-score service is down.")

@@ -10,7 +10,7 @@ what the rules refuse with a `tournaments.errors` exception, having changed noth
 """
 
 from .disputes import open_dispute, resolve_dispute
-from .matches import complete_match, start_match, update_score
+from .matches import adjust_score, complete_match, start_match, update_score
 from .tournaments import (
     add_participants,
     create_tournament,
@@ -25,6 +25,7 @@ from .tournaments import (
 
 __all__ = [
     "add_participants",
+    "adjust_score",
     "complete_match",
     "create_tournament",
     "delete_tournament",

@@ -115,6 +115,7 @@ def resolve_dispute(
             match_id=match.id,
             tournament_id=match.tournament_id,
             version=match.version,
+            score_version=match.score_version,
             dispute_id=dispute.id,
             state=match.state,
             participant1_score=match.participant1_score,

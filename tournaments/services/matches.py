@@ -91,6 +91,29 @@ def update_score(*, match_id: int, participant1_score: int, participant2_score: 
     return match
 
 
+MAX_ADJUSTMENT = 100
+
+
+def adjust_score(*, match_id: int, participant1_delta: int = 0, participant2_delta: int = 0) -> Match:
+    """Add to a live score (never below 0), under the row lock: what a referee's +/− taps send, so
+    two referees tapping at once both count (absolute posts would overwrite each other)."""
+    for delta in (participant1_delta, participant2_delta):
+        if isinstance(delta, bool) or not isinstance(delta, int) or abs(delta) > MAX_ADJUSTMENT:
+            raise Invalid(f"Adjustments are whole numbers from -{MAX_ADJUSTMENT} to {MAX_ADJUSTMENT}.")
+    with transaction.atomic():
+        match = locked_match(match_id)
+        if match.state != Match.State.LIVE:
+            raise Conflict(f"Scores can only be posted to a live match; this one is {match.state}.")
+        new_scores = (
+            min(MAX_SCORE, max(0, match.participant1_score + participant1_delta)),
+            min(MAX_SCORE, max(0, match.participant2_score + participant2_delta)),
+        )
+        set_scores(match, *new_scores)
+        save_and_refresh(match, "participant1_score", "participant2_score", "score_version")
+        announce_score(match)
+    return match
+
+
 def complete_match(*, match_id: int, participant1_score: int, participant2_score: int) -> Match:
     """Final score and winner; the winner advances; the final completes the tournament."""
     check_scores(participant1_score, participant2_score)
@@ -109,6 +132,7 @@ def complete_match(*, match_id: int, participant1_score: int, participant2_score
             match_id=match.id,
             tournament_id=match.tournament_id,
             version=match.version,
+            score_version=match.score_version,
             participant1_score=participant1_score,
             participant2_score=participant2_score,
             winner_id=winner_id,

@@ -5,7 +5,7 @@
 -- KEYS[1] match state hash       KEYS[2] pending batches zset
 -- KEYS[3] tournament state hash  KEYS[4] tournament history stream
 -- ARGV[1] pending member         ARGV[2] publish target (JSON, lib/publish.lua)
--- ARGV[3] match_completed head   ARGV[4] its tail              ARGV[5] its score "p1:p2"
+-- ARGV[3] match_completed head   ARGV[4] its tail              ARGV[5] its score "p1:p2:score_version"
 -- Returns the sequences published, in order (empty if the match was already closed).
 --#include lib/clock.lua
 --#include lib/publish.lua

@@ -3,7 +3,7 @@
 -- KEYS[1] state hash of the stream (the match's, or the tournament's)
 -- KEYS[2] tournament state hash  KEYS[3] tournament history stream
 -- ARGV[1] publish target (JSON, lib/publish.lua)
--- ARGV[2] frame head             ARGV[3] frame tail            ARGV[4] score "p1:p2" it carries, or ''
+-- ARGV[2] frame head             ARGV[3] frame tail            ARGV[4] score "p1:p2:score_version" it carries, or ''
 -- Returns the published sequence.
 --#include lib/clock.lua
 --#include lib/publish.lua

@@ -6,7 +6,7 @@
 --
 -- KEYS[1] match state hash       KEYS[2] pending batches zset
 -- ARGV[1] pending member         ARGV[2] score version (newer wins)
--- ARGV[3] frame head             ARGV[4] frame tail            ARGV[5] score "p1:p2"
+-- ARGV[3] frame head             ARGV[4] frame tail            ARGV[5] score "p1:p2:score_version"
 -- ARGV[6] window ms              ARGV[7] max-wait ms           ARGV[8] state TTL s
 -- Returns {status, token, delay_ms}; status: schedule | coalesced | stale | closed.
 --#include lib/clock.lua

@@ -392,10 +392,6 @@
 
   // --- /console/matches/<id>/: the scoring screen --------------------------------------------------
 
-  // How long this screen keeps showing the score it sent after the server accepted it, before it
-  // shows the socket's again: the frame carrying it comes one coalescing window (100 ms) later.
-  var HOLD_MS = 1000;
-
   function matchPage() {
     var ds = root.dataset;
     var matchId = ds.matchId;
@@ -408,16 +404,21 @@
     };
     if (m.participant1_id) m.names[m.participant1_id] = ds.name1;
     if (m.participant2_id) m.names[m.participant2_id] = ds.name2;
-    // The latest score heard from the server (socket frames and API answers, in arrival order),
-    // and the one this screen is sending (shown while set).
+    // The newest score the server holds (socket frames and API answers: the highest score_version
+    // wins), and this screen's taps the server has not answered yet, as [side 1, side 2] increments:
+    // those waiting to be sent, and those on their way. Taps are sent as increments (.../adjust/),
+    // so two referees tapping at once both count.
     var server = [Number(ds.score1), Number(ds.score2)];
-    var local = null, sent = null, inFlight = false, holdTimer = null, idleWaiters = [];
+    var serverVersion = Number(ds.scoreVersion || 0);
+    var pending = [0, 0], inFlight = null, idleWaiters = [];
     var confirming = false;
     var el = function (id) { return document.getElementById(id); };
 
-    function shown() { return local || server; }
+    function shown() {
+      var sending = inFlight || [0, 0];
+      return [0, 1].map(function (i) { return Math.max(0, server[i] + pending[i] + sending[i]); });
+    }
     function name(side) { var id = m["participant" + side + "_id"]; return (id && m.names[id]) || "TBD"; }
-    function same(a, b) { return a && b && a[0] === b[0] && a[1] === b[1]; }
 
     function render() {
       var score = shown();
@@ -467,15 +468,18 @@
 
     // --- scores: one request in flight at most; taps meanwhile move the target (latest wins) ---
 
-    function heard(score) { server = score; }
-
-    function release() {
-      holdTimer = null;
-      if (!inFlight && same(local, sent)) { local = null; sent = null; render(); }
+    function heard(score, version) {
+      if (typeof version === "number") {
+        if (version < serverVersion) return;  // an older score than one already heard
+        serverVersion = version;
+      }
+      server = score;
     }
 
+    function idle() { return !inFlight && pending[0] === 0 && pending[1] === 0; }
+
     function settle() {
-      if (inFlight || (local && !same(local, sent))) return;
+      if (!idle()) return;
       var waiters = idleWaiters;
       idleWaiters = [];
       waiters.forEach(function (resolve) { resolve(); });
@@ -485,40 +489,33 @@
       return new Promise(function (resolve) { idleWaiters.push(resolve); settle(); });
     }
 
+    // One request at a time: taps made meanwhile add up and go in the next one.
     function pump() {
-      if (inFlight || !local || same(local, sent)) { settle(); return; }
-      var sending = local.slice();
-      inFlight = true;
-      sent = sending;
-      clearTimeout(holdTimer);
-      api("POST", "/api/matches/" + matchId + "/score/", {
-        participant1_score: sending[0], participant2_score: sending[1],
-      }).then(function (result) {
-        inFlight = false;
+      if (inFlight || (pending[0] === 0 && pending[1] === 0)) { settle(); return; }
+      inFlight = pending;
+      pending = [0, 0];
+      var body = {};
+      if (inFlight[0]) body.participant1 = inFlight[0];
+      if (inFlight[1]) body.participant2 = inFlight[1];
+      api("POST", "/api/matches/" + matchId + "/score/adjust/", body).then(function (result) {
+        inFlight = null;
         if (result.ok) {
           say(el("pad-error"), "");
-          if (result.data && typeof result.data.participant1_score === "number") {
-            heard([result.data.participant1_score, result.data.participant2_score]);
-          }
-          holdTimer = setTimeout(release, HOLD_MS);
-          pump();
+          var d = result.data || {};
+          if (typeof d.participant1_score === "number") heard([d.participant1_score, d.participant2_score], d.score_version);
         } else {
           say(el("pad-error"), "Not saved — " + describe(result) + " Tap again to retry.");
-          local = null;
-          sent = null;
-          render();
-          settle();
           refreshAfter(result);
         }
+        render();
+        pump();
       });
     }
 
     function tap(side, delta) {
       if (m.state !== "live") return;
-      var next = shown().slice();
-      next[side - 1] = Math.max(0, next[side - 1] + delta);
-      if (same(next, shown())) return;
-      local = next;
+      if (delta < 0 && shown()[side - 1] === 0) return;
+      pending[side - 1] += delta;
       render();
       pump();
     }
@@ -531,7 +528,7 @@
     });
 
     // A state change ends what this screen was sending: the server's score is the truth again.
-    function dropLocal() { local = null; sent = null; clearTimeout(holdTimer); }
+    function dropLocal() { pending = [0, 0]; }
 
     // The match as the server holds it (a snapshot entry, or the API's tournament document).
     function adopt(match, participants) {
@@ -543,7 +540,7 @@
       m.winner_id = match.winner_id;
       if (match.dispute !== undefined) m.dispute = match.dispute;
       else if (match.state !== "disputed") m.dispute = null;
-      heard([match.participant1_score, match.participant2_score]);
+      heard([match.participant1_score, match.participant2_score], match.score_version);
       if (m.state !== "live") dropLocal();
       render();
     }
@@ -578,7 +575,7 @@
         var d = frame.data;
         if (String(d.match_id) !== String(matchId)) return;
         if (frame.type === "score_updated") {
-          heard([d.participant1_score, d.participant2_score]);
+          heard([d.participant1_score, d.participant2_score], d.score_version);
           render();
           return;
         }
@@ -594,7 +591,7 @@
             break;
           case "match_completed":
             Object.assign(m, { state: "completed", winner_id: d.winner_id });
-            heard([d.participant1_score, d.participant2_score]);
+            heard([d.participant1_score, d.participant2_score], d.score_version);
             dropLocal();
             break;
           case "dispute_created":
@@ -604,7 +601,7 @@
             break;
           case "dispute_resolved":
             Object.assign(m, { state: d.state, winner_id: d.winner_id, dispute: null });
-            heard([d.participant1_score, d.participant2_score]);
+            heard([d.participant1_score, d.participant2_score], d.score_version);
             dropLocal();
             break;
         }
@@ -654,7 +651,9 @@
         dropLocal();
         m.state = "completed";
         if (data.winner_id !== undefined) m.winner_id = data.winner_id;
-        if (typeof data.participant1_score === "number") heard([data.participant1_score, data.participant2_score]);
+        if (typeof data.participant1_score === "number") {
+          heard([data.participant1_score, data.participant2_score], data.score_version);
+        }
         render();
       }, refreshAfter);
     });
@@ -705,7 +704,9 @@
         m.state = data.state || m.state;
         m.dispute = null;
         if (data.winner_id !== undefined) m.winner_id = data.winner_id;
-        if (typeof data.participant1_score === "number") heard([data.participant1_score, data.participant2_score]);
+        if (typeof data.participant1_score === "number") {
+          heard([data.participant1_score, data.participant2_score], data.score_version);
+        }
         render();
       }, refreshAfter);
     });

@@ -4,8 +4,8 @@
 -- tournament's hash), renders the frame `head .. sequence .. tail`, PUBLISHes it to the rooms'
 -- channel-layer channels and appends it to the tournament's history, all in the calling script:
 -- Redis runs one script at a time, so the order of sequences is the order of publishes.
--- `score` ("p1:p2", or '' for a frame without one) becomes the match's published score: what every
--- client displays at that sequence, and what snapshots must agree with.
+-- `score` ("p1:p2:score_version", or '' for a frame without one) becomes the match's published
+-- score: what every client displays at that sequence, and what snapshots must agree with.
 --
 -- `target` is read_target(json, tournament_key, history_key): where the stream's frames go.
 --   json = {"stream": "m:5", "channels": [pub/sub channel, ...], "ttl": s,
