@@ -30,6 +30,7 @@ __all__ = [
     "participants_updated",
     "score_changed",
     "tournament_completed",
+    "tournament_updated",
 ]
 
 
@@ -153,6 +154,17 @@ def bracket_updated(*, tournament_id: int, matches: list[dict]) -> None:
     _emit_tournament_event(Event.BRACKET_UPDATED, tournament_id, matches=matches)
 
 
+def tournament_updated(*, tournament_id: int, match_ids: list[int], name: str, game: str, visibility: str) -> None:
+    """The tournament was renamed, or who may watch it changed (visibility, roles, players): every
+    connection to it, in its room and its matches' rooms, checks its access again."""
+    frame = template(
+        Event.TOURNAMENT_UPDATED, {"tournament_id": tournament_id, "name": name, "game": game, "visibility": visibility}
+    )
+    transaction.on_commit(
+        partial(coalescing.emit_tournament_event, tournament_id, frame, recheck_access_in_matches=match_ids)
+    )
+
+
 def participants_updated(*, tournament_id: int, participants: list[dict]) -> None:
     """Participants were added, renamed or removed without the bracket being drawn again."""
     _emit_tournament_event(Event.PARTICIPANTS_UPDATED, tournament_id, participants=participants)
@@ -169,5 +181,6 @@ adispute_created = sync_to_async(dispute_created)
 adispute_resolved = sync_to_async(dispute_resolved)
 abracket_generated = sync_to_async(bracket_generated)
 abracket_updated = sync_to_async(bracket_updated)
+atournament_updated = sync_to_async(tournament_updated)
 aparticipants_updated = sync_to_async(participants_updated)
 atournament_completed = sync_to_async(tournament_completed)

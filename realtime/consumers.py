@@ -258,6 +258,10 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def realtime_frame(self, message: dict) -> None:
         """A frame published by a realtime script (FRAME_MESSAGE_TYPE); forwarded as is."""
         stream, sequence = message["stream"], message["sequence"]
+        if message.get("recheck") and not await database_sync_to_async(self.may_watch)(self.scope.get("user")):
+            await self.close_and_stop(CLOSE_NOT_FOUND)  # no longer this client's to watch
+        if self.room.kind is RoomKind.MATCH and stream != self.room.stream:
+            return  # a tournament event that reached the match room only to have access checked
         if sequence <= self.last_sequence.get(stream, 0):
             return
         self.last_sequence[stream] = sequence

@@ -25,6 +25,7 @@ class Event(StrEnum):
     BRACKET_GENERATED = "bracket_generated"
     BRACKET_UPDATED = "bracket_updated"
     PARTICIPANTS_UPDATED = "participants_updated"
+    TOURNAMENT_UPDATED = "tournament_updated"
     TOURNAMENT_COMPLETED = "tournament_completed"
 
 
@@ -54,6 +55,7 @@ REQUIRED_FIELDS: dict[Event, frozenset[str]] = {
     Event.BRACKET_GENERATED: frozenset({"tournament_id", "sequence", "matches", "participants"}),
     Event.BRACKET_UPDATED: frozenset({"tournament_id", "sequence", "matches"}),
     Event.PARTICIPANTS_UPDATED: frozenset({"tournament_id", "sequence", "participants"}),
+    Event.TOURNAMENT_UPDATED: frozenset({"tournament_id", "sequence", "name", "game", "visibility"}),
     Event.TOURNAMENT_COMPLETED: frozenset({"tournament_id", "sequence", "winner_id", "runner_up_id"}),
 }
 

@@ -31,17 +31,18 @@ class Submitted:
         return self.status == "schedule"
 
 
-def _target(stream: str, rooms: list[Room]) -> str:
+def _target(stream: str, rooms: list[Room], *, recheck: bool = False) -> str:
     """Where a stream's frames go (the `target` of lua/lib/publish.lua)."""
-    return json.dumps(
-        {
-            "stream": stream,
-            "channels": [room.channel for room in rooms],
-            "ttl": settings.REALTIME_STATE_TTL_S,
-            "history_length": settings.REALTIME_HISTORY_LENGTH,
-            "history_age_ms": settings.REALTIME_HISTORY_AGE_S * 1000,
-        }
-    )
+    target = {
+        "stream": stream,
+        "channels": [room.channel for room in rooms],
+        "ttl": settings.REALTIME_STATE_TTL_S,
+        "history_length": settings.REALTIME_HISTORY_LENGTH,
+        "history_age_ms": settings.REALTIME_HISTORY_AGE_S * 1000,
+    }
+    if recheck:
+        target["recheck"] = True
+    return json.dumps(target)
 
 
 def _match_target(match_id: int, tournament_id: int) -> str:
@@ -115,13 +116,21 @@ def emit_match_event(match_id: int, tournament_id: int, frame: FrameTemplate) ->
     )
 
 
-def emit_tournament_event(tournament_id: int, frame: FrameTemplate) -> int:
+def emit_tournament_event(
+    tournament_id: int, frame: FrameTemplate, *, recheck_access_in_matches: list[int] | None = None
+) -> int:
+    """Publish a tournament event to its room. With `recheck_access_in_matches`, who may watch may
+    have changed: the frame also reaches those matches' rooms, and every consumer that gets it checks
+    its client's access again before forwarding anything (match rooms forward only their match)."""
     state = keys.tournament_state(tournament_id)
+    rooms = [Room.tournament(tournament_id)]
+    if recheck_access_in_matches is not None:
+        rooms += [Room.match(match_id) for match_id in recheck_access_in_matches]
     return int(
         script("emit")(
             keys=[state, state, keys.history(tournament_id)],
             args=[
-                _target(keys.tournament_stream(tournament_id), [Room.tournament(tournament_id)]),
+                _target(keys.tournament_stream(tournament_id), rooms, recheck=recheck_access_in_matches is not None),
                 frame.head,
                 frame.tail,
                 frame.score,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -9,6 +10,7 @@ import websockets
 from asgiref.sync import sync_to_async
 
 from realtime.tasks import flush_pending_batches
+from tests.harness.factories import first_live_match
 from tests.harness.spectators import Spectator, is_type
 from tournaments import services
 from tournaments.models import Match
@@ -111,3 +113,28 @@ async def test_spectators_cannot_change_anything_over_the_socket(asgi_server, li
     await spectator.wait_for(is_type("error", code="unknown_type"))
     assert await sync_to_async(lambda: Match.objects.get(pk=match.id).participant1_score)() == 0
     await spectator.close()
+
+
+async def test_making_a_tournament_private_closes_the_sockets_of_those_no_longer_allowed(
+    asgi_server, organizer, live_tournament
+):
+    match = await sync_to_async(first_live_match)(live_tournament)
+    anonymous = [
+        await Spectator.connect(asgi_server, f"ws/tournament/{live_tournament.id}/"),
+        await Spectator.connect(asgi_server, f"ws/match/{match.id}/"),
+    ]
+    member = await Spectator.connect(
+        asgi_server, f"ws/tournament/{live_tournament.id}/", headers={"Authorization": f"Token {organizer.api_token}"}
+    )
+    for spectator in [*anonymous, member]:
+        await spectator.wait_for(is_type("snapshot"))
+    await sync_to_async(services.update_tournament)(tournament_id=live_tournament.id, visibility="private")
+    for spectator in anonymous:
+        await asyncio.wait_for(spectator.closed.wait(), 10)
+        assert spectator.close_code == 4404
+        assert spectator.of_type("tournament_updated") == []  # nothing more reached them
+    updated = await member.wait_for(is_type("tournament_updated", visibility="private"))
+    assert updated["data"]["name"] == live_tournament.name
+    await sync_to_async(services.update_score)(match_id=match.id, participant1_score=1, participant2_score=0)
+    await member.wait_for(is_type("score_updated", participant1_score=1))
+    await member.close()

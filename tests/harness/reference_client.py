@@ -65,6 +65,8 @@ class ReferenceClient:
             self._merge(data["matches"])
         elif event == "participants_updated":
             self.participants = copy.deepcopy(data["participants"])
+        elif event == "tournament_updated":
+            self.tournament.update({field: data[field] for field in ("name", "game", "visibility")})
         elif event == "tournament_completed":
             self.tournament.update(status="completed", winner_id=data["winner_id"])
 

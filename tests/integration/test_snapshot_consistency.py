@@ -16,7 +16,8 @@ from realtime.tasks import flush_pending_batches
 from tests.harness import factories
 from tests.harness.reference_client import ReferenceClient, as_shown
 from tournaments import selectors, services
-from tournaments.models import Match
+from tournaments.models import Match, Participant
+from tournaments.services.tournaments import NewParticipant
 
 pytestmark = pytest.mark.django_db(transaction=True)  # events are published on commit
 
@@ -65,6 +66,18 @@ def test_generating_and_regenerating_the_bracket(organizer):
     tournament_id = factories.tournament(organizer, 5, bracket=False).id
     check(tournament_id, lambda: services.generate_bracket(tournament_id=tournament_id))
     check(tournament_id, lambda: services.generate_bracket(tournament_id=tournament_id))
+
+
+def test_editing_the_tournament_and_its_participants(organizer):
+    tournament_id = factories.tournament(organizer, 4, live=0).id
+    check(tournament_id, lambda: services.update_tournament(tournament_id=tournament_id, name="Renamed", game="Go"))
+    first = Participant.objects.get(tournament_id=tournament_id, seed=1).id
+    check(tournament_id, lambda: services.update_participant(participant_id=first, name="Aurora"))
+    check(tournament_id, lambda: services.update_participant(participant_id=first, seed=9))  # drawn again
+    check(
+        tournament_id, lambda: services.add_participants(tournament_id=tournament_id, entries=[NewParticipant("Zed")])
+    )
+    check(tournament_id, lambda: services.remove_participant(participant_id=first))
 
 
 def test_starting_scoring_and_completing_up_to_the_champion(cup):

@@ -66,7 +66,19 @@ def update_tournament(
             if value is not None:
                 setattr(tournament, field, value)
         tournament.save(update_fields=[field for field, value in changes.items() if value is not None])
+        _announce_tournament(tournament)
     return tournament
+
+
+def _announce_tournament(tournament: Tournament) -> None:
+    """Its name, and a change of who may watch: connections check their access again."""
+    broadcast.tournament_updated(
+        tournament_id=tournament.id,
+        match_ids=list(tournament.matches.values_list("id", flat=True)),
+        name=tournament.name,
+        game=tournament.game,
+        visibility=tournament.visibility,
+    )
 
 
 def delete_tournament(*, tournament_id: int) -> None:
@@ -203,6 +215,8 @@ def update_participant(
             participant.user = _user_by_username(username)
         participant.save()
         _after_participants_changed(tournament, redraw=reseeded and tournament.matches.exists())
+        if username is not _UNCHANGED and not tournament.is_public:
+            _announce_tournament(tournament)  # an unlinked player may no longer watch
     return participant
 
 
@@ -215,6 +229,8 @@ def remove_participant(*, participant_id: int) -> None:
         tournament.matches.all().delete()  # their slots hold the participant: drawn again below
         participant.delete()
         _after_participants_changed(tournament, redraw=drawn)
+        if not tournament.is_public:
+            _announce_tournament(tournament)
 
 
 def _locked_participant(participant_id: int) -> Participant:
@@ -247,3 +263,5 @@ def revoke_role(*, tournament_id: int, username: str, role: str | None = None) -
         if not organizers.exclude(pk__in=roles.values("pk")).exists():
             raise Conflict("A tournament always keeps one organizer: name another one first.", field="username")
         roles.delete()
+        if not tournament.is_public:
+            _announce_tournament(tournament)  # a former official may no longer watch

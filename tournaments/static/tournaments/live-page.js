@@ -154,6 +154,10 @@
           state.tournament.status = d.matches.length ? "ongoing" : "registration";
           setParticipants(d.participants); state.matches = {}; mergeMatches(d.matches); render();
           return;
+        case "tournament_updated":
+          state.tournament.name = d.name;
+          document.getElementById("title").textContent = d.name;
+          return;
         case "participants_updated":
           setParticipants(d.participants);
           Object.keys(cards).forEach(function (id) { patchCard(cards[id], state.matches[id]); });

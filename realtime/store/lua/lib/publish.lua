@@ -9,7 +9,8 @@
 --
 -- `target` is read_target(json, tournament_key, history_key): where the stream's frames go.
 --   json = {"stream": "m:5", "channels": [pub/sub channel, ...], "ttl": s,
---           "history_length": n, "history_age_ms": ms}
+--           "history_length": n, "history_age_ms": ms, "recheck": true?}
+--   recheck: who may watch may have changed; consumers check again before forwarding the frame.
 -- Needs lib/clock.lua.
 
 local function read_target(json, tournament_key, history_key)
@@ -23,7 +24,9 @@ local function publish(state_key, target, head, tail, score)
   local frame = head .. sequence .. tail
   if score ~= '' then redis.call('HSET', state_key, 'published_score', score) end
   -- The channels-redis pub/sub layer's message for consumers (realtime.store.keys.FRAME_MESSAGE_TYPE).
-  local message = cjson.encode({type = 'realtime.frame', stream = target.stream, sequence = sequence, frame = frame})
+  local message = cjson.encode({
+    type = 'realtime.frame', stream = target.stream, sequence = sequence, frame = frame, recheck = target.recheck,
+  })
   for _, channel in ipairs(target.channels) do redis.call('PUBLISH', channel, message) end
   -- The epoch is set once and lives as long as the state: a new one means the state was lost.
   redis.call('HSETNX', target.tournament_key, 'epoch', clock[1] .. '-' .. clock[2])
