@@ -13,12 +13,11 @@ import json
 
 from django.conf import settings
 
-API_PREFIX = "/api/"
+from tournaments.api.error_handling import API_PREFIX, too_large
 
 
 async def _refuse(send) -> None:
-    limit = settings.API_MAX_BODY_BYTES
-    body = json.dumps({"error": {"code": "too_large", "message": f"Request bodies are limited to {limit} bytes."}})
+    body = json.dumps(too_large())
     await send(
         {
             "type": "http.response.start",

@@ -33,7 +33,7 @@ def index(request):
         "console/index.html",
         {
             "tournaments": selectors.officiated_tournaments(user),
-            "may_create": user.is_superuser or user.has_perm("tournaments.add_tournament"),
+            "may_create": selectors.may_create_tournaments(user),
             "visibilities": Tournament.Visibility.choices,
         },
     )

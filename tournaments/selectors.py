@@ -186,12 +186,7 @@ def console_matches(tournament_id: int) -> list[Match]:
 
 def open_dispute_of(match_id: int) -> dict | None:
     """`{"id", "reason"}` of the match's open dispute (there is at most one), or None."""
-    found = (
-        Match.objects.filter(pk=match_id, disputes__status="open")
-        .values_list("disputes__id", "disputes__reason")
-        .first()
-    )
-    return {"id": found[0], "reason": found[1]} if found else None
+    return _open_disputes(Q(match_id=match_id)).get(match_id)
 
 
 def tournament_officials(tournament_id: int) -> list[dict]:
@@ -236,19 +231,6 @@ def roles_of(user, tournament_ids: list[int]) -> dict[int, list[str]]:
     for tournament_id in playing:
         parts[tournament_id].append("participant")
     return parts
-
-
-def roles_in(tournament_id: int) -> list[dict]:
-    return [
-        {"username": username, "role": role}
-        for username, role in TournamentRole.objects.filter(tournament_id=tournament_id)
-        .order_by("role", "user__username")
-        .values_list("user__username", "role")
-    ]
-
-
-def participant(participant_id: int) -> Participant | None:
-    return Participant.objects.select_related("tournament", "user").filter(pk=participant_id).first()
 
 
 def round_count(tournament_id: int) -> int:

@@ -6,16 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
 
 import pytest
 from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import expect
 
 from tests.harness import factories
-from tests.harness.browser import ARTIFACTS, CHROMIUM_ARGS, chromium_path
+from tests.harness.browser import ARTIFACTS
+from tests.harness.polling import until
 from tests.harness.processes import ROOT
 from tournaments import services
 from tournaments.models import Match, Tournament, TournamentRole
@@ -27,14 +26,6 @@ DESKTOP = {"viewport": {"width": 1280, "height": 800}}
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 SCREENSHOT = ROOT / "docs" / "console-phone.png"
 SECOND = 1000  # ms: how soon every screen must show a tap
-
-
-@pytest.fixture(scope="module")
-async def browser():
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        yield browser
-        await browser.close()
 
 
 class Pages:
@@ -69,8 +60,7 @@ def user(username: str, *, creates_tournaments: bool = False):
     """A user who logs in with PASSWORD; optionally allowed to create tournaments."""
     created = get_user_model().objects.create_user(username, password=PASSWORD)
     if creates_tournaments:
-        permission = Permission.objects.get(content_type__app_label="tournaments", codename="add_tournament")
-        created.user_permissions.add(permission)
+        services.allow_to_create_tournaments(created)
     return created
 
 
@@ -285,10 +275,8 @@ async def test_a_burst_of_taps_ends_on_the_same_score_on_every_screen(pages, asg
     await tapping.locator("#minus2").tap()
     await expect(tapping.locator("#score2")).to_have_text("7")
     # Both screens passed through 7 on the way up: the end is when the server holds the last tap.
-    deadline = time.monotonic() + 10
-    while (stored := await sync_to_async(lambda: Match.objects.get(pk=match.id).participant2_score)()) != 7:
-        assert time.monotonic() < deadline, f"the server ended on {stored}"
-        await asyncio.sleep(0.1)  # the requests' progress sends no event the test can wait on
+    stored = sync_to_async(lambda: Match.objects.get(pk=match.id).participant2_score)
+    await until(stored, 7, timeout=10, what="the stored score")
     await expect(watching.locator("#score2")).to_have_text("7", timeout=5000)
     await expect(tapping.locator("#score2")).to_have_text("7")
     assert pages.violations == []

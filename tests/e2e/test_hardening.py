@@ -23,6 +23,7 @@ from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 
 from tests.harness.factories import first_live_match
+from tests.harness.polling import until
 from tests.harness.processes import AsgiServer
 from tests.harness.spectators import Spectator, is_type
 from tournaments.models import Match
@@ -47,10 +48,7 @@ async def viewers_of(server: AsgiServer, tournament_id: int) -> int:
 
 
 async def wait_for_viewers(server: AsgiServer, tournament_id: int, expected: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while (count := await viewers_of(server, tournament_id)) != expected:
-        assert time.monotonic() < deadline, f"{count} viewers, expected {expected}"
-        await asyncio.sleep(0.1)  # counts change when a server handles a close: no event to wait on
+    await until(lambda: viewers_of(server, tournament_id), expected, timeout=timeout, what="viewers")
 
 
 # --- HTTP -------------------------------------------------------------------------------------------

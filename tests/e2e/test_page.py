@@ -8,23 +8,15 @@ import httpx
 import pytest
 from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import expect
 
-from tests.harness.browser import ARTIFACTS, CHROMIUM_ARGS, chromium_path
+from tests.harness.browser import ARTIFACTS
 from tests.harness.factories import first_live_match
 from tests.harness.processes import AsgiServer
 from tournaments import services
 from tournaments.models import Match
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("celery_worker")]
-
-
-@pytest.fixture(scope="session")
-async def browser():
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        yield browser
-        await browser.close()
 
 
 @pytest.fixture

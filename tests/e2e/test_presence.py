@@ -4,7 +4,6 @@ recovering by themselves when a process dies."""
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -12,6 +11,7 @@ from rest_framework.test import APIClient
 
 from realtime.store import presence
 from realtime.store.keys import Room
+from tests.harness.polling import until
 from tests.harness.processes import AsgiServer
 from tests.harness.spectators import Spectator, is_type
 
@@ -34,11 +34,8 @@ def viewers(tournament_id: int) -> dict:
 
 
 async def wait_for_viewers(tournament_id: int, expected: dict, timeout: float = 10) -> None:
-    """Poll the API until the counts are `expected` (they settle within one viewer TTL)."""
-    deadline = time.monotonic() + timeout
-    while (got := await sync_to_async(viewers)(tournament_id)) != expected:
-        assert time.monotonic() < deadline, f"viewers stayed {got}, expected {expected}"
-        await asyncio.sleep(0.1)  # counts change by expiry, which sends no event: poll until the deadline
+    """Until the API's counts are `expected` (they change by closes and by expiry)."""
+    await until(lambda: sync_to_async(viewers)(tournament_id), expected, timeout=timeout, what="viewers")
 
 
 async def test_counts_follow_connections_across_processes_and_recover_from_a_killed_one(server_env, live_tournament):

@@ -14,6 +14,7 @@ from asgiref.sync import sync_to_async
 
 from realtime.events import Event, template
 from realtime.store import coalescing
+from tests.harness.polling import until
 from tests.harness.processes import AsgiServer
 from tests.harness.spectators import Spectator, is_type
 
@@ -39,13 +40,6 @@ def established_connections(port: int) -> int:
                 local, state = row.split()[1], row.split()[3]
                 count += int(local.rsplit(":", 1)[1], 16) == port and state == "01"
     return count
-
-
-async def wait_for_connections(port: int, expected: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while (count := established_connections(port)) != expected:
-        assert time.monotonic() < deadline, f"{count} connections open, expected {expected}"
-        await asyncio.sleep(0.1)  # the kernel's table changes without an event to wait on
 
 
 def publish_big_frames(match_id: int, tournament_id: int, count: int) -> None:
@@ -83,7 +77,12 @@ async def test_a_client_that_stops_reading_is_dropped_and_never_delays_the_other
         await asyncio.to_thread(publish_big_frames, match.id, match.tournament_id, 200)
         await healthy.wait_for(lambda _: len(healthy.of_type("dispute_created")) == FRAMES + 200, timeout=30)
         # and its connection does not linger with undelivered bytes: aborted after one more timeout
-        await wait_for_connections(server.port, 1, timeout=SEND_TIMEOUT_S + 10)
+        await until(
+            lambda: asyncio.to_thread(established_connections, server.port),
+            1,
+            timeout=SEND_TIMEOUT_S + 10,
+            what="connections open",
+        )
         await healthy.close()
         stalled.transport.abort()
     finally:

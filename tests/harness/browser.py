@@ -6,6 +6,9 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
+from playwright.async_api import async_playwright
+
 from .processes import ROOT
 
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", ROOT / "test-artifacts"))
@@ -23,3 +26,12 @@ def chromium_path() -> str:
             "Chromium is needed for the page tests: `apt-get install chromium` (make test does it as root)"
         )
     return path
+
+
+@pytest.fixture(scope="session")
+async def browser():
+    """One Chromium for the session's page tests; each test opens its own contexts."""
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        yield launched
+        await launched.close()

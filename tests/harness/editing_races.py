@@ -14,7 +14,6 @@ import itertools
 import json
 import os
 import sys
-import threading
 
 import django
 
@@ -31,32 +30,23 @@ from tournaments.models import Match, Participant  # noqa: E402
 from tournaments.services.tournaments import NewParticipant  # noqa: E402
 
 from .factories import tournament as make_tournament  # noqa: E402
+from .threads import release_together  # noqa: E402
 
 OPERATIONS = 8
 
 
 def together(*jobs) -> list[str]:
-    """Run the jobs in threads released at once; the errors the rules do not explain."""
-    barrier = threading.Barrier(len(jobs))
-    unexpected: list[str] = []
+    """Run the jobs, OPERATIONS times each, released at once; the errors the rules do not explain."""
 
-    def run(job) -> None:
-        try:
-            barrier.wait()
+    def repeated(job):
+        def run() -> None:
             for _ in range(OPERATIONS):
                 with contextlib.suppress(DomainError):  # refused by the rules: fine
                     job()
-        except BaseException as error:  # reported, never swallowed
-            unexpected.append(f"{type(error).__name__}: {error}")
-        finally:
-            connection.close()
 
-    threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return unexpected
+        return run
+
+    return [f"{type(error).__name__}: {error}" for error in release_together([repeated(job) for job in jobs])]
 
 
 def renamer(tournament_id: int, seed: int):

@@ -10,7 +10,6 @@ Prints a JSON report; exits 1 if any next match is missing a winner or holds a w
 import json
 import os
 import sys
-import threading
 
 import django
 
@@ -25,26 +24,14 @@ from tournaments import services  # noqa: E402
 from tournaments.models import Match  # noqa: E402
 
 from .factories import tournament as make_tournament  # noqa: E402
+from .threads import release_together  # noqa: E402
 
 
 def race(matches: list[Match]) -> None:
-    barrier = threading.Barrier(len(matches))
-    errors: list[BaseException] = []
+    def completing(match: Match):
+        return lambda: services.complete_match(match_id=match.id, participant1_score=2, participant2_score=1)
 
-    def complete(match: Match) -> None:
-        try:
-            barrier.wait()
-            services.complete_match(match_id=match.id, participant1_score=2, participant2_score=1)
-        except BaseException as error:  # reported below, never swallowed
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=complete, args=(m,)) for m in matches]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = release_together([completing(match) for match in matches])
     if errors:
         raise errors[0]
 

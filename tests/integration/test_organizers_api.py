@@ -7,7 +7,6 @@ import json
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
@@ -29,7 +28,7 @@ def as_(user) -> APIClient:
 
 def make_organizer(username: str = "org"):
     user = factories.user_with_token(username)
-    user.user_permissions.add(Permission.objects.get(codename="add_tournament"))
+    services.allow_to_create_tournaments(user)
     return user
 
 

@@ -63,6 +63,11 @@ def error_body(code: str, message: str, details=None) -> dict:
     return body
 
 
+def too_large() -> dict:
+    """The answer to a body over API_MAX_BODY_BYTES (project/body_limit.py and the parser)."""
+    return error_body("too_large", f"Request bodies are limited to {settings.API_MAX_BODY_BYTES} bytes.")
+
+
 def _error(code: str, message: str, http_status: int, details=None) -> Response:
     return Response(error_body(code, message, details), status=http_status)
 
@@ -106,8 +111,8 @@ def is_api(request: HttpRequest) -> bool:
 
 
 class JsonErrorsMiddleware(MiddlewareMixin):
-    """Django's own error answers under /api/ (HTML, or DRF-less), rewritten as the envelope; and
-    bodies that say they are too large refused before anything reads them."""
+    """Django's own error answers under /api/ (HTML, or DRF-less), rewritten as the envelope.
+    (Oversized bodies are refused before Django, by project/body_limit.py.)"""
 
     def process_request(self, request: HttpRequest) -> HttpResponse | None:
         if not is_api(request):
@@ -117,13 +122,6 @@ class JsonErrorsMiddleware(MiddlewareMixin):
             return JsonResponse(
                 error_body("not_found", f"No API endpoint at {request.path}; API paths end with /."), status=404
             )
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        if length > settings.API_MAX_BODY_BYTES:
-            body = error_body("too_large", f"Request bodies are limited to {settings.API_MAX_BODY_BYTES} bytes.")
-            return JsonResponse(body, status=413)
         return None
 
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:

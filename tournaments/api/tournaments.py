@@ -150,7 +150,7 @@ class Roles(APIView):
     def get(self, request, tournament_id: int):
         visible(Tournament.objects.all(), tournament_id, request)
         require_role(request, tournament_id, *OFFICIALS)
-        return Response(RoleOutput(selectors.roles_in(tournament_id), many=True).data)
+        return Response(RoleOutput(selectors.tournament_officials(tournament_id), many=True).data)
 
     @extend_schema(request=RoleInput, responses={201: RoleOutput})
     def post(self, request, tournament_id: int):

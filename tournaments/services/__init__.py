@@ -13,6 +13,7 @@ from .disputes import open_dispute, resolve_dispute
 from .matches import adjust_score, complete_match, start_match, update_score
 from .tournaments import (
     add_participants,
+    allow_to_create_tournaments,
     create_tournament,
     delete_tournament,
     generate_bracket,
@@ -26,6 +27,7 @@ from .tournaments import (
 __all__ = [
     "add_participants",
     "adjust_score",
+    "allow_to_create_tournaments",
     "complete_match",
     "create_tournament",
     "delete_tournament",

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import Permission
 from django.db import transaction
 
 from realtime import broadcast
@@ -25,6 +26,11 @@ class NewParticipant:
     name: str
     seed: int | None = None  # None: the next free seed
     username: str | None = None  # links a user: the participant may then dispute their matches
+
+
+def allow_to_create_tournaments(user: AbstractBaseUser) -> None:
+    """Make `user` an organizer account: one who may create tournaments (there is no open sign-up)."""
+    user.user_permissions.add(Permission.objects.get(content_type__app_label="tournaments", codename="add_tournament"))
 
 
 def create_tournament(

@@ -10,11 +10,12 @@ Prints the user's API token; with --json, {"username", "token"}.
 import json
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from rest_framework.authtoken.models import Token
+
+from tournaments import services
 
 
 class Command(BaseCommand):
@@ -36,9 +37,7 @@ class Command(BaseCommand):
         elif created:
             user.set_unusable_password()
         user.save()
-        user.user_permissions.add(
-            Permission.objects.get(codename="add_tournament", content_type__app_label="tournaments")
-        )
+        services.allow_to_create_tournaments(user)
         token, _ = Token.objects.get_or_create(user=user)
         if options["json"]:
             self.stdout.write(json.dumps({"username": user.username, "token": token.key}))

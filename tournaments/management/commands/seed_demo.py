@@ -8,7 +8,6 @@ import os
 import secrets
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 from django.core.management.base import BaseCommand
 from rest_framework.authtoken.models import Token
 
@@ -28,9 +27,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         organizer, _ = get_user_model().objects.get_or_create(username=DEMO_ORGANIZER)
-        organizer.user_permissions.add(
-            Permission.objects.get(codename="add_tournament", content_type__app_label="tournaments")
-        )
+        services.allow_to_create_tournaments(organizer)
         token, _ = Token.objects.get_or_create(user=organizer)
         tournament = Tournament.objects.filter(name=DEMO_NAME, roles__user=organizer).first()
         if tournament is None:
