@@ -215,6 +215,9 @@ CELERY_TIMEZONE = TIME_ZONE
 REALTIME_WINDOW_MS = int(os.environ.get("REALTIME_WINDOW_MS", "100"))
 # Like lodash's maxWait, max-wait is never shorter than the window.
 REALTIME_MAX_WAIT_MS = max(REALTIME_WINDOW_MS, int(os.environ.get("REALTIME_MAX_WAIT_MS", "300")))
+# Tournament rooms (a bracket page shows every match) get the latest scores of all matches that
+# changed in one `batch` frame at most once per room window (docs/protocol.md "Batches").
+REALTIME_ROOM_WINDOW_MS = int(os.environ.get("REALTIME_ROOM_WINDOW_MS", "200"))
 REALTIME_SWEEP_INTERVAL_S = float(os.environ.get("REALTIME_SWEEP_INTERVAL_S", "2"))
 # django-celery-beat's DatabaseScheduler copies this entry into its tables when beat starts, so it is
 # visible (and can be paused) in the admin under "Periodic tasks", and always matches the setting.

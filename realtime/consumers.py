@@ -1,10 +1,11 @@
 """WebSocket rooms: `ws/tournament/<id>/` and `ws/match/<id>/` (docs/protocol.md).
 
-On connect a consumer joins its room's group first and reads the snapshot second, so an event
-published meanwhile is either in the snapshot (its sequence is not above the snapshot's, and it
-is dropped) or after it. From then on a frame whose sequence is not above the last one this
-socket forwarded for that match (or tournament) is dropped: clients never see stale, duplicate
-or reordered frames, whatever the interleaving of publishers.
+A consumer serves one client: the handshake, the access check, the snapshot (or the replay of what a
+resuming client missed), pings and errors. Frames published to its room reach it through this
+process's fan-out (realtime/fanout.py), which writes them to the socket directly: a consumer has no
+channel-layer channel of its own. Register, then fetch: it joins the fan-out before it reads the
+snapshot, and goes live with the snapshot's position, so the client gets every frame published after
+that position and none at or below it, per stream, in order.
 
 A connection counts (as a spectator, and against the connection limits) exactly while it is open:
 it leaves before the server closes it, and whatever way its consumer ends — a close by either
@@ -16,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from collections import Counter
 from typing import NoReturn
 from urllib.parse import parse_qs
@@ -24,6 +26,7 @@ import redis
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.utils import await_many_dispatch
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 
@@ -31,11 +34,13 @@ from tournaments import selectors
 
 from . import snapshots
 from .events import Control, encode, encode_error, parse_client_json
+from .fanout import hub
 from .handshake import refuse
 from .presence import tracker
 from .resume import ResumeRequest, missed_frames
+from .sinks import Sink, sink_for
 from .store import history
-from .store.keys import FRAME_MESSAGE_TYPE, Room, RoomKind
+from .store.keys import Room, RoomKind
 
 logger = logging.getLogger(__name__)
 
@@ -104,24 +109,34 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     room_kind: RoomKind
     answered = False  # the handshake was accepted
-    joined = False  # in the room's group and counted as a spectator
+    joined = False  # in the room's fan-out and counted as a spectator
     address: str | None = None  # counted against the connection limits under this client address
+    sink: Sink  # how the fan-out writes frames to this client
 
     async def __call__(self, scope, receive, send) -> None:
+        """Channels' AsyncConsumer.__call__ without a channel-layer channel: the client's messages,
+        and the fan-out's (access re-checks, drops) from `inbox`, handled one at a time."""
+        self.scope = scope
+        self.base_send = send
+        self.channel_layer = None
+        self.sink = sink_for(scope, send)
+        self.inbox: asyncio.Queue[dict] = asyncio.Queue()
         try:
-            await super().__call__(scope, receive, send)
+            await hub.available()
         except redis.RedisError as error:
-            if self.answered:
-                raise
-            # The channel layer could not even give the connection a channel: Redis is away.
             logger.warning("refusing a WebSocket handshake while Redis is unavailable: %s", error)
             await refuse(scope, receive, send, 503, "unavailable", "Live scores are unavailable; retry shortly.")
+            return
+        try:
+            await await_many_dispatch([receive, self.inbox.get], self.dispatch)
+        except StopConsumer:
+            pass
         finally:
             await self.release()
 
     async def connect(self) -> None:
         self.room = Room(self.room_kind, self.scope["url_route"]["kwargs"]["room_id"])
-        self.last_sequence: dict[str, int] = {}
+        self.connection_id = uuid.uuid4().hex  # its entry in the room's presence
         self.bucket = TokenBucket(settings.REALTIME_CLIENT_RATE, settings.REALTIME_CLIENT_BURST)
         self.refused_frames = 0
 
@@ -139,61 +154,58 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
         self.joined = True  # from here on, whatever fails, leave_room undoes what was done
         try:
-            await self.channel_layer.group_add(self.room.group, self.channel_name)
-            await tracker.join(self.room, self.channel_name)
-            await self.catch_up(self.resume_param())
+            await hub.join(self.room, self)
+            await tracker.join(self.room, self.connection_id)
+            position = await self.catch_up(self.resume_param())
+            hub.go_live(self.room, self, position)
         except ObjectDoesNotExist:  # deleted since the access check (a regenerated bracket)
             await self.close_and_stop(CLOSE_NOT_FOUND)  # the room is gone
         except redis.RedisError as error:  # Redis is away: the client retries later, and resumes
             logger.warning("refusing a WebSocket connection while Redis is unavailable: %s", error)
             await self.close_and_stop(CLOSE_TRY_AGAIN_LATER)
 
-    async def catch_up(self, resume: str | None) -> None:
-        """What the client missed, if it asked to resume and the history holds all of it; else a snapshot."""
-        if resume is not None and await self.replay(resume):
-            return
+    async def catch_up(self, resume: str | None) -> dict[str, int]:
+        """What the client missed, if it asked to resume and the history holds all of it; else a
+        snapshot. Returns the position (stream -> sequence) the client is at now."""
+        if resume is not None and (position := await self.replay(resume)) is not None:
+            return position
         snapshot = await database_sync_to_async(snapshots.take)(self.room)
-        self.last_sequence = dict(snapshot.position.sequences)
         await self.send(text_data=encode(Control.SNAPSHOT, {**snapshot.document, "resume_failed": resume is not None}))
+        return snapshot.position.sequences
 
     def resume_param(self) -> str | None:
         """The `?resume=` a reconnecting client sent, if any (docs/protocol.md "Resuming")."""
         values = parse_qs(self.scope.get("query_string", b"").decode("latin-1")).get("resume")
         return values[0] if values else None
 
-    async def replay(self, raw: str) -> bool:
-        """Send what the client missed, if the history still holds all of it."""
+    async def replay(self, raw: str) -> dict[str, int] | None:
+        """Send what the client missed, if the history still holds all of it; the position it reaches."""
         try:
             request = ResumeRequest.parse(raw)
         except ValueError as error:
             await self.send(text_data=encode_error("bad_resume", f"{error}; sending a snapshot instead."))
-            return False
+            return None
         room_scope = await database_sync_to_async(snapshots.scope)(self.room)
         position, entries = await asyncio.to_thread(history.history, room_scope.tournament_id, room_scope.match_ids)
         position = position.restricted_to(room_scope.streams)
         frames = missed_frames(request, position, entries)
         if frames is None:
-            return False
+            return None
         await self.send(text_data=encode(Control.RESUMED, {"epoch": position.epoch, "replayed": len(frames)}))
         for text in frames:
             await self.send(text_data=text)
-        self.last_sequence = dict(position.sequences)
-        return True
+        return position.sequences
 
     async def disconnect(self, code: int) -> None:
         await self.leave_room()
 
     async def leave_room(self) -> None:
-        """Out of the room's presence and group, even while Redis is away (the presence entry then
-        expires by itself within REALTIME_VIEWER_TTL_S, and the subscription goes with the process's
-        Redis connection)."""
+        """Out of the room's presence and fan-out, even while Redis is away (the presence entry then
+        expires by itself within REALTIME_VIEWER_TTL_S)."""
         if self.joined:
             self.joined = False
-            await tracker.leave(self.room, self.channel_name)
-            try:
-                await self.channel_layer.group_discard(self.room.group, self.channel_name)
-            except redis.RedisError as error:
-                logger.warning("could not leave group %s: %s", self.room.group, error)
+            await tracker.leave(self.room, self.connection_id)
+            await hub.leave(self.room, self)
 
     async def release(self) -> None:
         """Everything this connection holds: its room, its presence, its place in the limits."""
@@ -246,26 +258,32 @@ class RoomConsumer(AsyncWebsocketConsumer):
         else:
             await self.send(text_data=encode_error("unknown_type", f"Unknown frame type {message['type'][:50]!r}."))
 
+    # --- from the fan-out (realtime/fanout.py Listener) -----------------------------------------
+
+    def recheck(self) -> None:
+        self.inbox.put_nowait({"type": "fanout.recheck"})
+
+    def dropped(self) -> None:
+        self.inbox.put_nowait({"type": "fanout.dropped"})
+
     async def dispatch(self, message: dict) -> None:
-        # Channels runs close_old_connections() in the sync thread before every handler: one thread
-        # hop per socket per frame, most of the fan-out cost at a thousand sockets (bench/load.py).
-        # Frames never touch the database, so they skip it; everything else goes the usual way.
-        if message["type"] == FRAME_MESSAGE_TYPE:
-            await self.realtime_frame(message)
+        # Channels runs close_old_connections() in the sync thread before every handler; the fan-out's
+        # messages do their own database work (or none), so they skip that thread hop.
+        if message["type"] == "fanout.recheck":
+            await self.recheck_access()
+        elif message["type"] == "fanout.dropped":
+            await self.drop_slow_client()
         else:
             await super().dispatch(message)
 
-    async def realtime_frame(self, message: dict) -> None:
-        """A frame published by a realtime script (FRAME_MESSAGE_TYPE); forwarded as is."""
-        stream, sequence = message["stream"], message["sequence"]
-        if message.get("recheck") and not await database_sync_to_async(self.may_watch)(self.scope.get("user")):
-            await self.close_and_stop(CLOSE_NOT_FOUND)  # no longer this client's to watch
-        if self.room.kind is RoomKind.MATCH and stream != self.room.stream:
-            return  # a tournament event that reached the match room only to have access checked
-        if sequence <= self.last_sequence.get(stream, 0):
+    async def recheck_access(self) -> None:
+        """Who may watch changed (a `recheck` frame): close with 4404 if this client no longer may;
+        else the fan-out sends the frames it held meanwhile."""
+        if not self.joined:
             return
-        self.last_sequence[stream] = sequence
-        await self.send(text_data=message["frame"])
+        if not await database_sync_to_async(self.may_watch)(self.scope.get("user")):
+            await self.close_and_stop(CLOSE_NOT_FOUND)
+        hub.checked(self.room, self)
 
     async def send(self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False) -> None:
         """Every frame to the client, snapshot, replay, pong and error alike, is written within
@@ -279,10 +297,10 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await self.drop_slow_client()
 
     async def drop_slow_client(self) -> NoReturn:
-        """The client stopped reading: its socket buffers are full and a frame could not be written
-        within REALTIME_SEND_TIMEOUT_S. Stop serving it, so frames stop queueing up for it: what it
-        holds is bounded by the socket buffers plus REALTIME_SEND_TIMEOUT_S of its room's frames.
-        (A close frame could not be written either: the server aborts the connection,
+        """The client stopped reading: its socket buffers stayed full for REALTIME_SEND_TIMEOUT_S, or
+        a frame could not be written within it. Stop serving it, so frames stop queueing up for it:
+        what it holds is bounded by the socket buffers plus REALTIME_SEND_TIMEOUT_S of its room's
+        frames. (A close frame could not be written either: the server aborts the connection,
         project/websocket_protocol.py.)"""
         logger.warning("dropping a WebSocket client that stopped reading (%s)", self.room.group)
         await self.leave_room()

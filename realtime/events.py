@@ -34,6 +34,7 @@ class Control(StrEnum):
 
     SNAPSHOT = "snapshot"
     RESUMED = "resumed"
+    BATCH = "batch"  # latest scores of several matches, on tournament rooms (realtime/fanout.py)
     PONG = "pong"
     ERROR = "error"
 
@@ -71,6 +72,11 @@ def encode(frame_type: str, data: dict[str, Any] | None = None) -> str:
 
 def encode_error(code: str, message: str) -> str:
     return encode(Control.ERROR, {"code": code, "message": message})
+
+
+def encode_batch(frames: list[str]) -> str:
+    """A `batch` frame carrying complete frames (JSON texts), without decoding them again."""
+    return f'{{"type":"{Control.BATCH}","data":{{"frames":[{",".join(frames)}]}}}}'
 
 
 @dataclass(frozen=True)
@@ -121,6 +127,14 @@ def validate(text: str) -> dict[str, Any]:
     parsed = json.loads(text)
     if set(parsed) != {"type", "data"} or not isinstance(parsed["data"], dict):
         raise ValueError(f"not an envelope: {text}")
+    if parsed["type"] == Control.BATCH:
+        frames = parsed["data"].get("frames")
+        if set(parsed["data"]) != {"frames"} or not isinstance(frames, list) or not frames:
+            raise ValueError(f"not a batch: {text}")
+        for frame in frames:
+            if validate(json.dumps(frame))["type"] != Event.SCORE_UPDATED:
+                raise ValueError(f"a batch carries score_updated frames only: {text}")
+        return parsed
     try:
         event = Event(parsed["type"])
     except ValueError:

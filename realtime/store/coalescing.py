@@ -35,7 +35,7 @@ def _target(stream: str, rooms: list[Room], *, recheck: bool = False) -> str:
     """Where a stream's frames go (the `target` of lua/lib/publish.lua)."""
     target = {
         "stream": stream,
-        "channels": [room.channel for room in rooms],
+        "rooms": [[room.group, room.channel] for room in rooms],
         "ttl": settings.REALTIME_STATE_TTL_S,
         "history_length": settings.REALTIME_HISTORY_LENGTH,
         "history_age_ms": settings.REALTIME_HISTORY_AGE_S * 1000,

@@ -17,6 +17,9 @@ PENDING_BATCHES = f"{PREFIX}pending"
 # The channel-layer message type of every published frame; lua/lib/publish.lua writes it and
 # realtime.consumers handles it (a unit test pins the three together).
 FRAME_MESSAGE_TYPE = "realtime.frame"
+# A message an ASGI process publishes to a room it has just subscribed to, to know the subscription
+# is live once it comes back (realtime/fanout.py).
+PROBE_MESSAGE_TYPE = "realtime.probe"
 
 
 def match_state(match_id: int) -> str:

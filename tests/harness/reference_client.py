@@ -1,15 +1,18 @@
 """The client rules of docs/protocol.md in Python: what a tournament-room client shows.
 
 The same rules as tournaments/static/tournaments/live-client.js (drop a frame whose sequence is not
-above the last one applied for its stream) and live-page.js (how each event changes the page's
-state). Tests use it to check that a snapshot plus the frames published after it always equals a
-fresh snapshot: the page can never drift from the server.
+above the last one applied for its stream; apply a `batch` frame's entries in order, each as if it
+had arrived alone) and live-page.js (how each event changes the page's state). Tests use it to check
+that a snapshot plus the frames published after it always equals a fresh snapshot: the page can
+never drift from the server. Given what one socket received (`on_socket=True`), it also notes in
+`violations` every frame or batch entry the server promises a socket never sends.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterable
 
 MATCH_FIELDS_IN_BRACKET_FRAMES = (
     "round", "position", "state", "participant1_id", "participant2_id", "winner_id", "version",
@@ -17,24 +20,84 @@ MATCH_FIELDS_IN_BRACKET_FRAMES = (
 
 
 class ReferenceClient:
-    def __init__(self, snapshot: dict) -> None:
-        """Start from a tournament snapshot's `data`."""
+    def __init__(self, snapshot: dict, *, on_socket: bool = False) -> None:
+        """Start from a tournament snapshot's `data`.
+
+        `on_socket`: the frames will be those one tournament-room socket received, in order (not a
+        history that also holds frames from before the snapshot), so the server's promises hold and
+        any breach is noted in `violations`: a stale or duplicate frame, a score after the match's
+        completion, an empty batch, a batch entry that is no `score_updated` or a second entry for the
+        same match.
+        """
+        self.on_socket = on_socket
+        self.violations: list[str] = []
+        self._start(snapshot)
+
+    def _start(self, snapshot: dict) -> None:
         self.tournament = {key: value for key, value in snapshot["tournament"].items() if key != "sequence"}
         self.participants = copy.deepcopy(snapshot["participants"])
         self.matches = {match["id"]: _without_sequence(match) for match in snapshot["matches"]}
         self.sequences = {f"t:{snapshot['tournament']['id']}": snapshot["tournament"]["sequence"]}
         self.sequences.update({f"m:{match['id']}": match["sequence"] for match in snapshot["matches"]})
+        # Matches whose result is final on this socket: no score may follow (a completed match that is
+        # disputed and resolved stays completed; only a live match's dispute returns it to live).
+        self._completed = {match["id"] for match in snapshot["matches"] if match.get("state") == "completed"}
 
-    def receive(self, text: str) -> bool:
-        """Apply one frame (JSON text); False if it was dropped as stale or duplicate."""
-        frame = json.loads(text)
+    def receive(self, text: str | dict) -> bool:
+        """Apply one frame (JSON text, or already parsed); False if it was dropped as stale or duplicate.
+
+        A `batch` frame's entries are applied in order, each exactly as a frame received alone: True if
+        any of them applied. A snapshot (after a failed resume) replaces everything; `resumed`, `pong`
+        and `error` frames change nothing.
+        """
+        frame = json.loads(text) if isinstance(text, str) else text
+        if frame["type"] == "batch":
+            return self._receive_batch(frame["data"]["frames"])
+        if frame["type"] == "snapshot":
+            self._start(frame["data"])
+            return True
+        if frame["type"] in ("resumed", "pong", "error"):
+            return False
+        return self._receive_event(frame, "")
+
+    def _receive_batch(self, entries: list[dict]) -> bool:
+        if self.on_socket and not entries:
+            self.violations.append("an empty batch")
+        applied, seen = False, set()
+        for position, entry in enumerate(entries):
+            where = f"batch entry {position}"
+            if self.on_socket:
+                match_id = entry["data"].get("match_id")
+                if entry["type"] != "score_updated":
+                    self.violations.append(f"{where}: a {entry['type']} frame (batches carry only score_updated)")
+                elif match_id in seen:
+                    self.violations.append(f"{where}: a second entry for match {match_id} in the same batch")
+                seen.add(match_id)
+            applied = self._receive_event(entry, f"{where}: ") or applied
+        return applied
+
+    def _receive_event(self, frame: dict, where: str) -> bool:
         data = frame["data"]
         stream = f"m:{data['match_id']}" if "match_id" in data else f"t:{data['tournament_id']}"
+        if self.on_socket:
+            self._check(frame, stream, where)
         if data["sequence"] <= self.sequences.get(stream, 0):
             return False
         self.sequences[stream] = data["sequence"]
+        if frame["type"] == "match_completed" or (frame["type"] == "dispute_resolved" and data["state"] == "completed"):
+            self._completed.add(data["match_id"])
         self._apply(frame["type"], data)
         return True
+
+    def _check(self, frame: dict, stream: str, where: str) -> None:
+        """What the server promises a socket, for one frame or batch entry (docs/protocol.md, "Sequences")."""
+        data, last = frame["data"], self.sequences.get(stream, 0)
+        if data["sequence"] <= last:
+            self.violations.append(
+                f"{where}{frame['type']} on {stream}: sequence {data['sequence']} not above {last} (stale or duplicate)"
+            )
+        if frame["type"] == "score_updated" and data["match_id"] in self._completed:
+            self.violations.append(f"{where}score_updated on {stream} after the match's completion")
 
     def _apply(self, event: str, data: dict) -> None:
         match = self.matches.get(data.get("match_id"))
@@ -93,6 +156,12 @@ class ReferenceClient:
                 key=lambda match: (match["round"], match["position"]),
             ),
         }
+
+
+def unbatched(frames: Iterable[dict]) -> list[dict]:
+    """Parsed frames with every `batch` replaced by its entries, in order: what a socket received, frame
+    by frame, as the client applies it (for checks written for individual frames)."""
+    return [entry for frame in frames for entry in (frame["data"]["frames"] if frame["type"] == "batch" else [frame])]
 
 
 def _scores(data: dict) -> dict:

@@ -16,12 +16,16 @@ from .processes import AsgiServer
 
 
 class Spectator:
-    """A real WebSocket client that records every frame it receives, validated against the catalogue."""
+    """A real WebSocket client that records every frame it receives, validated against the catalogue.
+
+    A `batch` frame is recorded as the frames it carries, in order, as if each had arrived alone;
+    `batches` holds each batch's arrival time and size."""
 
     def __init__(self, socket) -> None:
         self.socket = socket
         self.frames: list[dict] = []
         self.received_at: list[float] = []
+        self.batches: list[tuple[float, int]] = []
         self.closed = asyncio.Event()
         self._changed = asyncio.Condition()
         self._reader = asyncio.create_task(self._read())
@@ -37,9 +41,13 @@ class Spectator:
         try:
             async for text in self.socket:
                 parsed = events.validate(text)
+                now = time.monotonic()
+                carried = parsed["data"]["frames"] if parsed["type"] == events.Control.BATCH else [parsed]
                 async with self._changed:
-                    self.frames.append(parsed)
-                    self.received_at.append(time.monotonic())
+                    if parsed["type"] == events.Control.BATCH:
+                        self.batches.append((now, len(carried)))
+                    self.frames.extend(carried)
+                    self.received_at.extend([now] * len(carried))
                     self._changed.notify_all()
         except websockets.ConnectionClosed:
             pass

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from channels_redis.pubsub import RedisPubSubLoopLayer
 
-from realtime import consumers
+from realtime import fanout
 from realtime.store import keys, scripts
 from realtime.store.keys import Room
 
@@ -23,9 +23,9 @@ def test_rooms_are_named_the_way_the_channel_layer_names_groups():
     assert (Room.match(5).group, Room.match(5).stream) == ("match.5", "m:5")
 
 
-def test_the_frame_message_type_is_the_same_in_lua_and_in_the_consumer():
+def test_the_frame_message_type_is_the_same_in_lua_and_in_the_fanout():
     assert f"type = '{keys.FRAME_MESSAGE_TYPE}'" in scripts.source("flush")
-    assert consumers.FRAME_MESSAGE_TYPE == keys.FRAME_MESSAGE_TYPE
+    assert fanout.FRAME_MESSAGE_TYPE == keys.FRAME_MESSAGE_TYPE
 
 
 @pytest.mark.parametrize("name", SCRIPTS)

@@ -15,9 +15,9 @@ local target = read_target(ARGV[2], KEYS[3], KEYS[4])
 local state = redis.call('HMGET', KEYS[1], 'done', 'pending', 'head', 'tail', 'score')
 if state[1] == '1' then return {} end
 local published = {}
-if state[2] == '1' then published[#published + 1] = publish(KEYS[1], target, state[3], state[4], state[5]) end
+if state[2] == '1' then published[#published + 1] = publish(KEYS[1], target, state[3], state[4], state[5], true) end
 redis.call('HSET', KEYS[1], 'done', '1', 'pending', '0')
 redis.call('ZREM', KEYS[2], member)
-published[#published + 1] = publish(KEYS[1], target, ARGV[3], ARGV[4], ARGV[5])
+published[#published + 1] = publish(KEYS[1], target, ARGV[3], ARGV[4], ARGV[5], false)
 redis.call('EXPIRE', KEYS[1], target.ttl)
 return published

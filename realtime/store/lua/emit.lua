@@ -9,6 +9,6 @@
 --#include lib/publish.lua
 
 local target = read_target(ARGV[1], KEYS[2], KEYS[3])
-local sequence = publish(KEYS[1], target, ARGV[2], ARGV[3], ARGV[4])
+local sequence = publish(KEYS[1], target, ARGV[2], ARGV[3], ARGV[4], false)
 redis.call('EXPIRE', KEYS[1], target.ttl)
 return sequence

@@ -21,4 +21,4 @@ if token ~= '' and token ~= state[3] then return 0 end
 redis.call('HSET', KEYS[1], 'pending', '0')
 redis.call('ZREM', KEYS[2], member)
 redis.call('EXPIRE', KEYS[1], target.ttl)
-return publish(KEYS[1], target, state[4], state[5], state[6])
+return publish(KEYS[1], target, state[4], state[5], state[6], true)

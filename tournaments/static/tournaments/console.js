@@ -135,10 +135,10 @@
     return "Round " + round;
   }
 
-  // Newest-wins for frames that carry a match's change counter (`version`), whatever order they arrive in.
-  function newer(incoming, known) {
-    return typeof incoming.version !== "number" || typeof known.version !== "number" || incoming.version >= known.version;
-  }
+  // Newest-wins for frames that carry a match's change counter (`version`), whatever order they arrive in:
+  // LiveClient.newer (live-client.js), the rule the live page uses too. Looked up when called, as the
+  // index page does not load live-client.js.
+  function newer(incoming, known, strictly) { return LiveClient.newer(incoming, known, strictly); }
 
   // --- /console/: the new tournament form ----------------------------------------------------------
 
@@ -280,7 +280,7 @@
       if (replace) state.matches = {};
       matches.forEach(function (m) {
         var known = state.matches[m.id];
-        if (known && typeof m.version === "number" && typeof known.version === "number" && m.version <= known.version) return;
+        if (!newer(m, known, true)) return;
         state.matches[m.id] = Object.assign({ participant1_score: 0, participant2_score: 0 }, known, m);
       });
     }

@@ -1,6 +1,7 @@
 // LiveClient: a dependency-free client for the live-score WebSocket protocol (docs/protocol.md).
 // Applies the snapshot, then events in sequence order per match/tournament, dropping stale or
-// duplicate frames; reconnects with exponential backoff and jitter, except on 4403/4404.
+// duplicate frames; unwraps `batch` frames into their entries (the page sees only events);
+// reconnects with exponential backoff and jitter, except on 4403/4404.
 (function (global) {
   "use strict";
   var NO_RETRY = { 4403: "forbidden", 4404: "not found" };
@@ -60,6 +61,15 @@
       return;
     }
     if (frame.type === "pong" || frame.type === "error") { this.emit(frame.type, data); return; }
+    if (frame.type === "batch") {
+      // The tournament room's conflated scores: each entry is a whole event frame, applied in order
+      // exactly as if it had arrived alone (its own sequence check, resume position and event).
+      // Anything that is not an event (no sequence: a snapshot, another batch) is ignored.
+      (Array.isArray(data.frames) ? data.frames : []).forEach(function (entry) {
+        if (entry && entry.data && typeof entry.data.sequence === "number") this.receive(entry);
+      }, this);
+      return;
+    }
     var stream = data.match_id !== undefined ? "m:" + data.match_id : "t:" + data.tournament_id;
     if (typeof data.sequence === "number") {
       if (data.sequence <= (this.sequences[stream] || 0)) return;  // stale or duplicate
@@ -73,6 +83,16 @@
   };
 
   LiveClient.prototype.close = function () { this.closed = true; this.socket.close(); };
+
+  // Which of two views of a match is newer, by its change counter `version` (docs/protocol.md,
+  // "Versions"); the one rule the pages share. A match event's state applies unless its version is
+  // below the known one: newer(data, match). A bracket entry replaces a known match only if its
+  // version is above: newer(entry, known, true). A side without a numeric version (score_updated,
+  // a match not known yet) never blocks; scores are ordered by their sequence instead.
+  LiveClient.newer = function (incoming, known, strictly) {
+    if (!known || typeof incoming.version !== "number" || typeof known.version !== "number") return true;
+    return strictly ? incoming.version > known.version : incoming.version >= known.version;
+  };
 
   global.LiveClient = LiveClient;
 })(window);

@@ -95,7 +95,7 @@
     var changed = [];
     list.forEach(function (m) {
       var known = state.matches[m.id];
-      if (known && m.version !== undefined && m.version <= known.version) return;
+      if (!LiveClient.newer(m, known, true)) return;
       known = known || { participant1_score: 0, participant2_score: 0, dispute: null };
       var merged = Object.assign({}, known, m);
       if (Object.keys(merged).some(function (k) { return merged[k] !== known[k]; })) changed.push(m.id);
@@ -129,12 +129,13 @@
       render();
     },
     // Patch, don't rebuild: a frame's cost is independent of the bracket's size, and no layout thrash on a phone.
+    // Called once per event: LiveClient unwraps the tournament room's `batch` frames into their entries.
     event: function (frame) {
       var d = frame.data, m = state.matches[d.match_id];
-      if (m && d.version !== undefined) {
+      if (m) {
         // Built before a newer view of this match that already arrived (in a bracket frame): skip.
-        if (d.version < m.version) return;
-        m.version = d.version;
+        if (!LiveClient.newer(d, m)) return;
+        if (typeof d.version === "number") m.version = d.version;
       }
       switch (frame.type) {
         case "match_started": if (m) m.state = "live"; break;
