@@ -10,12 +10,14 @@ import time
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.db import transaction
 from django.test import override_settings
 
 from realtime import broadcast
 from realtime.store import keys, scripts
 from realtime.tasks import flush_match
+from tests.harness import factories
 from tests.harness.factories import first_live_match
 from tests.harness.spectators import Spectator, is_type
 from tournaments import errors, services
@@ -216,3 +218,27 @@ async def test_a_corrected_result_reaches_both_rooms_after_the_completion(asgi_s
             and any(m["participant1_id"] == match.participant2_id for m in f["data"]["matches"] if m["round"] == 2)
         )
     )
+
+
+async def test_the_bracket_page_gets_every_changed_match_in_one_frame_per_room_window(asgi_server, organizer):
+    # Round one of a 64-player bracket: 32 live matches, each scoring twice, all at once.
+    tournament = await sync_to_async(factories.tournament)(organizer, 64)
+    matches = await sync_to_async(lambda: list(tournament.matches.filter(state="live").order_by("position")))()
+    bracket = await Spectator.connect(asgi_server, f"ws/tournament/{tournament.id}/")
+    one_match = await Spectator.connect(asgi_server, f"ws/match/{matches[0].id}/")
+    for spectator in (bracket, one_match):
+        await spectator.wait_for(is_type("snapshot"))
+    for round_ in (1, 2):
+        for match in matches:
+            await sync_to_async(post_scores)(match, round_, [round_])
+        for match in matches:
+            await bracket.wait_for(is_type("score_updated", match_id=match.id, participant1_score=round_))
+    await one_match.wait_for(is_type("score_updated", participant1_score=2))
+
+    window = settings.REALTIME_ROOM_WINDOW_MS / 1000
+    arrivals = [at for at, _ in bracket.batches]
+    assert len(bracket.of_type("score_updated")) <= 2 * len(matches)
+    assert len(arrivals) < len(bracket.of_type("score_updated")) / 4, "scores were not batched"
+    assert len(arrivals) <= (arrivals[-1] - arrivals[0]) / window + 2, "more than one batch per room window"
+    assert all(len(set(ids)) == len(ids) for _, ids in bracket.batches), "a match twice in one batch"
+    assert one_match.batches == [] and len(one_match.of_type("score_updated")) <= 2  # match rooms: not batched

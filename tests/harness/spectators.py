@@ -19,13 +19,13 @@ class Spectator:
     """A real WebSocket client that records every frame it receives, validated against the catalogue.
 
     A `batch` frame is recorded as the frames it carries, in order, as if each had arrived alone;
-    `batches` holds each batch's arrival time and size."""
+    `batches` holds each batch's arrival time and the match ids of its entries."""
 
     def __init__(self, socket) -> None:
         self.socket = socket
         self.frames: list[dict] = []
         self.received_at: list[float] = []
-        self.batches: list[tuple[float, int]] = []
+        self.batches: list[tuple[float, list[int]]] = []
         self.closed = asyncio.Event()
         self._changed = asyncio.Condition()
         self._reader = asyncio.create_task(self._read())
@@ -45,7 +45,7 @@ class Spectator:
                 carried = parsed["data"]["frames"] if parsed["type"] == events.Control.BATCH else [parsed]
                 async with self._changed:
                     if parsed["type"] == events.Control.BATCH:
-                        self.batches.append((now, len(carried)))
+                        self.batches.append((now, [frame["data"]["match_id"] for frame in carried]))
                     self.frames.extend(carried)
                     self.received_at.extend([now] * len(carried))
                     self._changed.notify_all()

@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import httpx
+from django.conf import settings
 
 from .processes import AsgiServer, start_beat, start_worker
 from .spectators import Spectator, is_type
@@ -59,6 +60,7 @@ async def run(env: dict[str, str], tournament_id: int, match_ids: list[int], tok
     tmp_dir = tmp_dir or Path(tempfile.mkdtemp(prefix="chaos-"))
     report = Report(operations=operations)
     servers = [AsgiServer(env), AsgiServer(env)]
+    room_window_s = int(env.get("REALTIME_ROOM_WINDOW_MS") or settings.REALTIME_ROOM_WINDOW_MS) / 1000
     workers = [start_worker(env), start_worker(env)]
     beat = start_beat({**env, "REALTIME_SWEEP_INTERVAL_S": "1"}, tmp_dir)
     rng = random.Random(seed)
@@ -118,6 +120,7 @@ async def run(env: dict[str, str], tournament_id: int, match_ids: list[int], tok
                     continue
                 report.violations.extend(check(spectator.match_frames(match_id), match_id, final[match_id]))
                 report.frames_checked += len(spectator.match_frames(match_id))
+            report.violations.extend(check_batches(spectator.batches, room_window_s))
         report.seconds = round(time.monotonic() - started, 1)
         for spectator, _ in watched:
             await spectator.close()
@@ -142,6 +145,17 @@ def check(frames: list[dict], match_id: int, final: tuple[int, int, int]) -> lis
     data = frames[completed]["data"]
     if (data["participant1_score"], data["participant2_score"], data["winner_id"]) != final:
         problems.append(f"match {match_id}: completed with {data}, database has {final}")
+    return problems
+
+
+def check_batches(batches: list[tuple[float, list[int]]], window_s: float) -> list[str]:
+    """A bracket-page socket's batches: one entry per match at most, and at most one batch per room
+    window (counted over the run, with one batch of slack for the client's own scheduling jitter)."""
+    problems = [f"a batch carried match {ids} twice or more" for _, ids in batches if len(set(ids)) != len(ids)]
+    if len(batches) > 1:
+        allowed = (batches[-1][0] - batches[0][0]) / window_s + 2
+        if len(batches) > allowed:
+            problems.append(f"{len(batches)} batches in {batches[-1][0] - batches[0][0]:.2f}s: over one per window")
     return problems
 
 
