@@ -260,8 +260,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     # --- from the fan-out (realtime/fanout.py Listener) -----------------------------------------
 
-    def recheck(self) -> None:
-        self.inbox.put_nowait({"type": "fanout.recheck"})
+    def recheck(self, answers: dict) -> None:
+        self.inbox.put_nowait({"type": "fanout.recheck", "answers": answers})
 
     def dropped(self) -> None:
         self.inbox.put_nowait({"type": "fanout.dropped"})
@@ -270,18 +270,23 @@ class RoomConsumer(AsyncWebsocketConsumer):
         # Channels runs close_old_connections() in the sync thread before every handler; the fan-out's
         # messages do their own database work (or none), so they skip that thread hop.
         if message["type"] == "fanout.recheck":
-            await self.recheck_access()
+            await self.recheck_access(message["answers"])
         elif message["type"] == "fanout.dropped":
             await self.drop_slow_client()
         else:
             await super().dispatch(message)
 
-    async def recheck_access(self) -> None:
+    async def recheck_access(self, answers: dict) -> None:
         """Who may watch changed (a `recheck` frame): close with 4404 if this client no longer may;
-        else the fan-out sends the frames it held meanwhile."""
+        else the fan-out sends the frames it held meanwhile. The room's sockets share `answers`, one
+        per user (anonymous spectators are one), so a room of thousands costs a few checks."""
         if not self.joined:
             return
-        if not await database_sync_to_async(self.may_watch)(self.scope.get("user")):
+        user = self.scope.get("user")
+        key = getattr(user, "pk", None)
+        if key not in answers:
+            answers[key] = asyncio.ensure_future(database_sync_to_async(self.may_watch)(user))
+        if not await asyncio.shield(answers[key]):
             await self.close_and_stop(CLOSE_NOT_FOUND)
         hub.checked(self.room, self)
 

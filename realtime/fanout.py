@@ -100,8 +100,9 @@ class Listener(Protocol):
 
     sink: Sink
 
-    def recheck(self) -> None:
-        """Check the client's access again, then call `Hub.checked` (or leave)."""
+    def recheck(self, answers: dict) -> None:
+        """Check the client's access again, then call `Hub.checked` (or leave). `answers` is shared by
+        every socket of the room for this one change: sockets of the same user need one check."""
 
     def dropped(self) -> None:
         """The client could not take a frame and was taken out of its room: stop serving it."""
@@ -163,11 +164,11 @@ class RoomFanout:
         member.floor = floor or None
         self._release(member)
 
-    def check_started(self, member: Member) -> None:
+    def check_started(self, member: Member, answers: dict) -> None:
         member.checks += 1
         if member.held is None:
             member.held = []
-        member.listener.recheck()
+        member.listener.recheck(answers)
 
     def checked(self, listener: Listener) -> None:
         """One access check of the socket passed."""
@@ -191,8 +192,9 @@ class RoomFanout:
             return  # already passed on (Redis publishes each sequence once, in order: defensive)
         self.latest[published.stream] = published.sequence
         if published.recheck:
+            answers = {}
             for member in list(self.members.values()):
-                self.check_started(member)
+                self.check_started(member, answers)
         if self.room.kind is RoomKind.MATCH and published.stream != self.room.stream:
             return  # a tournament frame that reached the match room only to have access checked
         if self.window_s is not None:

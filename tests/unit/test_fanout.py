@@ -64,8 +64,9 @@ class Client:
             self.texts.append(frame.text)
         return self.accepts
 
-    def recheck(self) -> None:
+    def recheck(self, answers: dict) -> None:
         self.rechecks += 1
+        self.answers = answers
 
     def dropped(self) -> None:
         self.was_dropped = True
@@ -271,3 +272,12 @@ def test_match_rooms_forward_every_frame_of_their_match_only(clock):
 def test_frames_are_framed_as_the_websockets_library_frames_them(length):
     payload = b"x" * length
     assert websocket_text_frame(payload) == Frame(Opcode.TEXT, payload).serialize(mask=False, extensions=[])
+
+
+def test_the_sockets_of_a_room_share_one_set_of_answers_per_access_change(clock):
+    room = bracket_room(clock)
+    first, second = live(room), live(room)
+    room.receive(renamed(1))
+    assert first.answers is second.answers
+    room.receive(renamed(2))
+    assert first.answers is not None and first.answers is second.answers and first.rechecks == 2
