@@ -271,7 +271,15 @@ class Hub:
         self.reader: asyncio.Task | None = None
         self.rooms: dict[str, RoomFanout] = {}
         self.probes: dict[str, asyncio.Future] = {}
+        self._starting: asyncio.Lock | None = None
         self._subscriptions: asyncio.Lock | None = None
+
+    @property
+    def starting(self) -> asyncio.Lock:
+        """Held while the hub's channel and reader are set up: connections arriving together share one."""
+        if self._starting is None:
+            self._starting = asyncio.Lock()
+        return self._starting
 
     @property
     def subscriptions(self) -> asyncio.Lock:
@@ -332,10 +340,11 @@ class Hub:
                 logger.warning("could not leave group %s: %s", room.group, error)
 
     async def _start(self) -> None:
-        if self.channel is None:
-            self.channel = await get_channel_layer().new_channel("fanout.")
-        if self.reader is None or self.reader.done():
-            self.reader = asyncio.create_task(self._read())
+        async with self.starting:
+            if self.channel is None:
+                self.channel = await get_channel_layer().new_channel("fanout.")
+            if self.reader is None or self.reader.done():
+                self.reader = asyncio.create_task(self._read(self.channel))
 
     async def _confirm(self, room: Room) -> None:
         """Publish a probe to the room and wait until it comes back: the subscription is live in
@@ -354,10 +363,10 @@ class Hub:
         finally:
             self.probes.pop(token, None)
 
-    async def _read(self) -> None:
+    async def _read(self, channel: str) -> None:
         layer = get_channel_layer()
         while True:
-            message = await layer.receive(self.channel)
+            message = await layer.receive(channel)
             try:
                 self.dispatch(message)
             except Exception:

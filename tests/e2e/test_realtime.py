@@ -19,6 +19,7 @@ from realtime.store import keys, scripts
 from realtime.tasks import flush_match
 from tests.harness import factories
 from tests.harness.factories import first_live_match
+from tests.harness.processes import AsgiServer
 from tests.harness.spectators import Spectator, is_type
 from tournaments import errors, services
 from tournaments.models import Match
@@ -242,3 +243,19 @@ async def test_the_bracket_page_gets_every_changed_match_in_one_frame_per_room_w
     assert len(arrivals) <= (arrivals[-1] - arrivals[0]) / window + 2, "more than one batch per room window"
     assert all(len(set(ids)) == len(ids) for _, ids in bracket.batches), "a match twice in one batch"
     assert one_match.batches == [] and len(one_match.of_type("score_updated")) <= 2  # match rooms: not batched
+
+
+async def test_a_crowd_arriving_at_once_at_a_fresh_server_all_get_their_snapshot(server_env, live_tournament):
+    # A restart: every page reconnects at the same moment, to a process that has no subscription yet.
+    server = AsgiServer(server_env)
+    try:
+        crowd = await asyncio.gather(
+            *(Spectator.connect(server, f"ws/tournament/{live_tournament.id}/") for _ in range(40))
+        )
+        await asyncio.gather(*(spectator.wait_for(is_type("snapshot")) for spectator in crowd))
+        match = await sync_to_async(first_live_match)(live_tournament)
+        await sync_to_async(post_scores)(match, 1, [3])
+        await asyncio.gather(*(s.wait_for(is_type("score_updated", participant1_score=3)) for s in crowd))
+        await asyncio.gather(*(spectator.close() for spectator in crowd))
+    finally:
+        server.stop()
