@@ -6,6 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# ASGI worker processes of make run's web server (WEB_CONCURRENCY, project/processes.py): about one per core.
+WEB_CONCURRENCY ?= 2
 
 .PHONY: run test lint bench bench-load chaos venv browser clean
 
@@ -23,6 +25,7 @@ run: venv
 	mkdir -p .data
 	$(BIN)/python manage.py migrate --noinput
 	PATH="$(CURDIR)/$(BIN):$$PATH" SITE_URL=http://$(HOST):$(PORT) WEB_HOST=$(HOST) WEB_PORT=$(PORT) \
+		WEB_CONCURRENCY=$(WEB_CONCURRENCY) \
 		$(BIN)/python -m project.localredis --data-dir .data/redis -- \
 		sh -c '$(BIN)/python manage.py seed_demo && exec $(BIN)/honcho start -f Procfile' 
 

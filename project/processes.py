@@ -3,7 +3,7 @@
     python -m project.processes web|worker|beat
 
 builds the command line of one process from the environment and replaces itself with it
-(`os.execvp`), so the process honcho or Docker started *is* uvicorn or Celery and receives their
+(`os.execvpe`), so the process honcho or Docker started *is* uvicorn or Celery and receives their
 signals directly. The Procfile, the Dockerfile and docker-compose.yml call this; the tests and
 benchmarks call the functions below, so every one of them runs the same command lines.
 
@@ -11,10 +11,24 @@ Environment (unset or empty means the default):
 
     WEB_HOST             127.0.0.1   address uvicorn binds (the Docker image sets 0.0.0.0)
     WEB_PORT             8000        port uvicorn listens on
+    WEB_CONCURRENCY      1           ASGI worker processes behind the one listening socket
+                                     (uvicorn --workers); about one per core: each is a
+                                     single-threaded event loop. `make run` and
+                                     docker-compose.yml set 2
     WORKER_CONCURRENCY   8           threads of one Celery worker
     FORWARDED_ALLOW_IPS  127.0.0.1,::1
                                      addresses whose X-Forwarded-For/-Proto headers uvicorn
                                      believes; behind a proxy, name the proxy here
+
+With WEB_CONCURRENCY above 1, uvicorn's parent process binds the socket, starts that many worker
+processes (each imports the application), restarts one that dies, and on SIGINT or SIGTERM stops
+them all (SIGTERM to each, then waits for them) before it exits; `exec` still makes that parent the
+process honcho or Docker signals. This module imports the application once before, so a broken
+setting fails the start instead of having the workers restarted forever. Every per-process limit
+(REALTIME_MAX_CONNECTIONS, ...) then holds per worker process. uvicorn itself would also read
+WEB_CONCURRENCY (and fail on an empty one): the command line always says `--workers`, so only this
+module decides, and the tests' and benchmarks' servers stay single-process whatever the environment
+holds. docs/operations.md: how many to run, and what holds across processes.
 
 uvicorn runs without per-message deflate: frames are ~150-byte JSON, and compression costs a zlib
 context per socket (~50 KiB) and CPU per frame per socket (measured: docs/benchmarks.md).
@@ -26,6 +40,7 @@ name a live process (a reused pid) and stop beat from starting again.
 
 from __future__ import annotations
 
+import importlib
 import os
 import shlex
 import sys
@@ -33,6 +48,7 @@ from collections.abc import Mapping
 
 DEFAULT_WEB_HOST = "127.0.0.1"
 DEFAULT_WEB_PORT = 8000
+DEFAULT_WEB_CONCURRENCY = 1  # for `python -m project.processes web` with nothing set; make run and compose set 2
 DEFAULT_WORKER_CONCURRENCY = 8
 DEFAULT_FORWARDED_ALLOW_IPS = "127.0.0.1,::1"  # uvicorn's own default
 DEFAULT_WORKER_HOSTNAME = "celery@%h"  # Celery's own default node name
@@ -40,10 +56,18 @@ DEFAULT_WORKER_HOSTNAME = "celery@%h"  # Celery's own default node name
 # Tests and benchmarks run workers with fewer threads: they share a small machine with everything else.
 HARNESS_WORKER_CONCURRENCY = 4
 
+ASGI_APPLICATION = "project.asgi:application"
 
-def asgi_server(host: str, port: int, forwarded_allow_ips: str = DEFAULT_FORWARDED_ALLOW_IPS) -> list[str]:
+
+def asgi_server(
+    host: str, port: int, forwarded_allow_ips: str = DEFAULT_FORWARDED_ALLOW_IPS, workers: int = 1
+) -> list[str]:
+    """uvicorn on `host`:`port`; `workers` processes share its socket (1: uvicorn without a supervisor)."""
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, not {workers}")
     return [
-        sys.executable, "-m", "uvicorn", "project.asgi:application", "--host", host, "--port", str(port),
+        sys.executable, "-m", "uvicorn", ASGI_APPLICATION, "--host", host, "--port", str(port),
+        "--workers", str(workers),  # always given: uvicorn would otherwise read WEB_CONCURRENCY itself
         "--lifespan", "off", "--ws-max-size", "65536", "--log-level", "info", "--ws-per-message-deflate", "false",
         "--proxy-headers", "--forwarded-allow-ips", forwarded_allow_ips, "--no-server-header",
         "--ws", "project.websocket_protocol:WebSocketProtocol",
@@ -66,8 +90,11 @@ def celery_beat(pidfile: str = "") -> list[str]:
     ]  # fmt: skip
 
 
-# Lines the processes above print once they serve.
+# Lines the processes above print once they serve. With several workers uvicorn's parent prints
+# ASGI_READY once its socket is bound, and each worker ASGI_WORKER_STARTED (with its pid) once it has
+# imported the application, just before it starts accepting.
 ASGI_READY = "Uvicorn running"
+ASGI_WORKER_STARTED = "Started server process ["
 WORKER_READY = " ready."
 BEAT_READY = "beat: Starting"
 
@@ -94,6 +121,7 @@ def command(name: str, environ: Mapping[str, str] = os.environ) -> list[str]:
             _setting(environ, "WEB_HOST", DEFAULT_WEB_HOST),
             _positive_int(environ, "WEB_PORT", DEFAULT_WEB_PORT),
             _setting(environ, "FORWARDED_ALLOW_IPS", DEFAULT_FORWARDED_ALLOW_IPS),
+            _positive_int(environ, "WEB_CONCURRENCY", DEFAULT_WEB_CONCURRENCY),
         )
     if name == "worker":
         return celery_worker(
@@ -107,6 +135,18 @@ def command(name: str, environ: Mapping[str, str] = os.environ) -> list[str]:
 PROCESSES = ("web", "worker", "beat")
 
 
+def _import_application() -> None:
+    """Import the ASGI application here, before uvicorn's supervisor does it in each worker.
+
+    With one process uvicorn imports it before serving and exits if that fails. Its supervisor
+    (--workers > 1) does not: each worker imports it, and a worker that dies doing so is started
+    again, every half second, for as long as the supervisor runs (uvicorn 0.54 gives up only on
+    its own startup-failure exit code, not on an exception). So a broken setting (say production
+    without DJANGO_SECRET_KEY) fails the start here, with its traceback, as it does with one process.
+    """
+    importlib.import_module(ASGI_APPLICATION.partition(":")[0])
+
+
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     if args in (["-h"], ["--help"]):
@@ -114,9 +154,12 @@ def main(argv: list[str] | None = None) -> None:
         return
     if len(args) != 1 or args[0] not in PROCESSES:
         raise SystemExit(f"usage: python -m project.processes {'|'.join(PROCESSES)}  (--help: the settings)")
-    line = command(args[0])
+    environ = dict(os.environ)  # as given: importing the application sets DJANGO_SETTINGS_MODULE
+    line = command(args[0], environ)
+    if args[0] == "web" and _positive_int(environ, "WEB_CONCURRENCY", DEFAULT_WEB_CONCURRENCY) > 1:
+        _import_application()
     print(f"processes: exec {shlex.join(line)}", file=sys.stderr, flush=True)
-    os.execvp(line[0], line)
+    os.execvpe(line[0], line, environ)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import signal
 import subprocess
 import threading
 import time
@@ -15,15 +18,30 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class Process:
-    """A child process whose output is kept (and shown when a test fails to start it)."""
+    """A child process whose output is kept (and shown when a test fails to start it).
 
-    def __init__(self, args: list[str], env: dict[str, str], ready_line: str, timeout: float = 30) -> None:
+    With `own_group` it leads a process group of its own and is signalled as a group, the way honcho
+    signals what it started: what it spawned (uvicorn's worker processes) gets the signal too, and
+    whatever of the group is still there once the process has ended is killed.
+    """
+
+    def __init__(
+        self, args: list[str], env: dict[str, str], ready_line: str, timeout: float = 30, own_group: bool = False
+    ) -> None:
         self.args = args
         self.output: list[str] = []
+        self.own_group = own_group
         self._ready = threading.Event()
         self._output_changed = threading.Condition()
         self.process = subprocess.Popen(
-            args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+            args,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+            process_group=0 if own_group else None,
         )
         threading.Thread(target=self._read, args=(ready_line,), daemon=True).start()
         if not self._ready.wait(timeout):
@@ -48,17 +66,26 @@ class Process:
             if not self._output_changed.wait_for(lambda: self.count(*fragments) > more_than, timeout):
                 raise AssertionError(f"no output line with {fragments} within {timeout}s")
 
+    def _signal(self, signum: int) -> None:
+        if not self.own_group:
+            self.process.send_signal(signum)
+            return
+        with contextlib.suppress(ProcessLookupError):  # the whole group is gone already
+            os.killpg(self.process.pid, signum)
+
     def kill(self) -> None:
-        self.process.kill()
+        self._signal(signal.SIGKILL)
         self.process.wait()
 
     def stop(self) -> None:
         if self.process.poll() is None:
-            self.process.terminate()
+            self._signal(signal.SIGTERM)
             try:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.kill()
+        if self.own_group:
+            self._signal(signal.SIGKILL)  # leftovers of the group: none once the process stopped its own
 
 
 def child_env(database_path: str, **extra: str) -> dict[str, str]:
@@ -101,9 +128,28 @@ class Workers:
 
 
 class AsgiServer:
-    def __init__(self, env: dict[str, str], port: int | None = None) -> None:
+    """uvicorn on a port of its own; with `workers` > 1, that many worker processes behind it, and it
+    is ready once every worker has started. Stopping it stops them all (as honcho would)."""
+
+    def __init__(self, env: dict[str, str], port: int | None = None, workers: int = 1) -> None:
         self.port = port or free_port()
-        self.process = Process(processes.asgi_server("127.0.0.1", self.port), env, ready_line=processes.ASGI_READY)
+        self.process = Process(
+            processes.asgi_server("127.0.0.1", self.port, workers=workers),
+            env,
+            ready_line=processes.ASGI_READY,
+            own_group=workers > 1,
+        )
+        try:
+            self.process.wait_for_output(processes.ASGI_WORKER_STARTED, more_than=workers - 1, timeout=30)
+        except AssertionError:
+            self.process.stop()
+            raise RuntimeError("uvicorn's workers did not start:\n" + "".join(self.process.output[-50:])) from None
+
+    @property
+    def worker_pids(self) -> list[int]:
+        """The pids of the processes that serve (uvicorn's own pid when it runs without workers)."""
+        pattern = re.compile(re.escape(processes.ASGI_WORKER_STARTED) + r"(\d+)\]")
+        return [int(found.group(1)) for line in list(self.process.output) if (found := pattern.search(line))]
 
     @property
     def http_url(self) -> str:
