@@ -366,7 +366,12 @@ class Hub:
     async def _read(self, channel: str) -> None:
         layer = get_channel_layer()
         while True:
-            message = await layer.receive(channel)
+            try:
+                message = await layer.receive(channel)
+            except redis.RedisError as error:  # resubscribing the channel failed: Redis is away
+                logger.warning("the fan-out lost its channel (%s); retrying in a second", error)
+                await asyncio.sleep(1)
+                continue
             try:
                 self.dispatch(message)
             except Exception:
