@@ -10,13 +10,13 @@ django_asgi_app = get_asgi_application()  # before importing anything that touch
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from project.body_limit import ApiBodyLimit  # noqa: E402
-from realtime.auth import AuthStack  # noqa: E402
+from realtime.auth import WebsocketAuth  # noqa: E402
 from realtime.handshake import OriginValidator  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": ApiBodyLimit(django_asgi_app),
-        "websocket": OriginValidator(AuthStack(URLRouter(websocket_urlpatterns))),
+        "websocket": OriginValidator(WebsocketAuth(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -9,8 +9,12 @@
   open for as long as data is still waiting to be written to it — forever, for a client that never
   reads. Here such a connection is aborted once it has not drained within REALTIME_SEND_TIMEOUT_S.
 
-And one addition: the realtime fan-out writes frames it framed once for all sockets straight to each
-socket (`realtime.sinks.WRITE_FRAME_EXTENSION` in the scope): no per-socket task, queue or encoding.
+And two additions, in the scope's extensions: the realtime fan-out writes frames it framed once for
+all sockets straight to each socket (`realtime.sinks.WRITE_FRAME_EXTENSION`): no per-socket task, queue
+or encoding; and it hands a consumer its rare messages (access re-checks, drops) through the
+connection's own receive queue (`realtime.sinks.NOTIFY_EXTENSION`), so a consumer needs no task or
+queue of its own either. Memory per connection: what uvicorn keeps of the handshake (the request and
+the prepared response, several KiB of header objects) is let go once the handshake is answered.
 
 `project/processes.py` runs uvicorn with this class.
 """
@@ -23,18 +27,97 @@ import logging
 from django.conf import settings
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
-from realtime.sinks import WRITE_FRAME_EXTENSION
+from realtime.sinks import NOTIFY_EXTENSION, WRITE_FRAME_EXTENSION
 
 logger = logging.getLogger(__name__)
+
+
+class ReceiveQueue:
+    """The connection's incoming messages, as uvicorn uses its `queue` (`put_nowait`, `get`, `empty`):
+    an asyncio.Queue allocates four deques up front, 3 KiB per connection; this is a list, and a future
+    only while the application waits. One reader at a time: the application's `receive`."""
+
+    __slots__ = ("items", "waiter")
+
+    def __init__(self) -> None:
+        self.items: list = []
+        self.waiter: asyncio.Future | None = None
+
+    def put_nowait(self, item) -> None:
+        self.items.append(item)
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+
+    def empty(self) -> bool:
+        return not self.items
+
+    async def get(self):
+        while not self.items:
+            if self.waiter is not None:
+                raise RuntimeError("receive() is already being awaited")
+            self.waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self.waiter
+            finally:  # cancelled or not, a message put meanwhile stays in `items`
+                self.waiter = None
+        return self.items.pop(0)
+
+
+class Flag:
+    """uvicorn's `writable` (`set`, `clear`, `wait`) as an asyncio.Event behaves, without the deque of
+    waiters the Event allocates up front: one future, shared by whoever waits while it is clear."""
+
+    __slots__ = ("value", "waiter")
+
+    def __init__(self, value: bool = False) -> None:
+        self.value = value
+        self.waiter: asyncio.Future | None = None
+
+    def is_set(self) -> bool:
+        return self.value
+
+    def set(self) -> None:
+        self.value = True
+        if self.waiter is not None:
+            if not self.waiter.done():
+                self.waiter.set_result(None)
+            self.waiter = None
+
+    def clear(self) -> None:
+        self.value = False
+
+    async def wait(self) -> bool:
+        if not self.value:
+            if self.waiter is None:
+                self.waiter = asyncio.get_running_loop().create_future()
+            await asyncio.shield(self.waiter)  # one waiter cancelled (a send timing out) leaves the others waiting
+        return True
 
 
 class WebSocketProtocol(WebSocketsSansIOProtocol):
     stall_timer: asyncio.TimerHandle | None = None  # armed while the client's socket buffer is full
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.queue = ReceiveQueue()
+        self.writable = Flag(True)
+
     def handle_connect(self, event) -> None:
         super().handle_connect(event)
+        # uvicorn keeps the handshake request (and websockets' parser, its frame) for as long as the
+        # connection lives but never reads it again: what the application needs of it is in the scope.
+        self.request = None
+        event.headers.clear()
         if self.response.status_code == 101:
-            self.scope["extensions"][WRITE_FRAME_EXTENSION] = self.write_frame
+            extensions = self.scope["extensions"]
+            extensions[WRITE_FRAME_EXTENSION] = self.write_frame
+            extensions[NOTIFY_EXTENSION] = self.queue.put_nowait
+
+    async def send(self, message) -> None:
+        await super().send(message)
+        if self.handshake_complete:
+            # The prepared handshake response is only used to accept: sent now, or never.
+            self.response = None
 
     def write_frame(self, wire: bytes) -> bool:
         """Write one framed server frame now; False when the connection is closed or closing."""

@@ -1,8 +1,19 @@
-"""WebSocket authentication: the same API token integrators use over HTTP, sent as a header."""
+"""WebSocket authentication: the API token integrators use over HTTP (a header), else the session
+cookie of a browser.
 
-from channels.auth import AuthMiddlewareStack
+One middleware in place of channels' AuthMiddlewareStack (cookie, session and auth middlewares) and a
+token middleware inside it: each of those copies the scope and stays suspended in `await inner(...)`
+for as long as the connection lives, about 4 KiB per socket between them (docs/benchmarks.md). This
+one adds `user` to one copy. Consumers read nothing else the stack added (`cookies`, `session`).
+"""
+
+from importlib import import_module
+
+from channels.auth import get_user
 from channels.db import database_sync_to_async
-from channels.middleware import BaseMiddleware
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.http.cookie import parse_cookie
 from rest_framework.authtoken.models import Token
 
 
@@ -12,22 +23,27 @@ def _user_for_token(key: str):
     return token.user if token and token.user.is_active else None
 
 
-class TokenAuthMiddleware(BaseMiddleware):
-    """`Authorization: Token <key>` on the handshake authenticates as that token's user.
+async def handshake_user(scope):
+    """`Authorization: Token <key>` authenticates as that token's user (a wrong token does not: the
+    client is then who its session says). Browsers cannot set headers on a WebSocket handshake; their
+    session cookie is checked as channels' AuthMiddleware checks it (backend, session hash)."""
+    headers = scope.get("headers", [])
+    kind, _, key = dict(headers).get(b"authorization", b"").decode("latin-1").partition(" ")
+    if kind.lower() == "token" and key and (user := await _user_for_token(key.strip())) is not None:
+        return user
+    cookie = next((value for name, value in headers if name == b"cookie"), None)  # the first, as channels reads it
+    session_key = parse_cookie(cookie.decode("latin1")).get(settings.SESSION_COOKIE_NAME) if cookie else None
+    if session_key is None:
+        return AnonymousUser()
+    session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    return await get_user({"session": session})
 
-    Browsers cannot set headers on a WebSocket handshake; they use the session cookie instead
-    (AuthMiddlewareStack, inside this middleware). A wrong token leaves the user anonymous.
-    """
+
+class WebsocketAuth:
+    """ASGI middleware: `scope["user"]`, the handshake's user (or AnonymousUser)."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
 
     async def __call__(self, scope, receive, send):
-        header = dict(scope.get("headers", [])).get(b"authorization", b"").decode("latin-1")
-        kind, _, key = header.partition(" ")
-        if kind.lower() == "token" and key:
-            user = await _user_for_token(key.strip())
-            if user is not None:
-                scope = {**scope, "user": user}
-        return await super().__call__(scope, receive, send)
-
-
-def AuthStack(inner):  # noqa: N802 - mirrors channels' AuthMiddlewareStack
-    return AuthMiddlewareStack(TokenAuthMiddleware(inner))
+        return await self.inner({**scope, "user": await handshake_user(scope)}, receive, send)

@@ -19,6 +19,7 @@ import logging
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from typing import NoReturn
 from urllib.parse import parse_qs
 
@@ -38,7 +39,7 @@ from .fanout import hub
 from .handshake import refuse
 from .presence import tracker
 from .resume import ResumeRequest, missed_frames
-from .sinks import Sink, sink_for
+from .sinks import NOTIFY_EXTENSION, Sink, sink_for
 from .store import history
 from .store.keys import Room, RoomKind
 
@@ -89,6 +90,8 @@ limits = ConnectionLimits()
 class TokenBucket:
     """`rate` frames per second on average, bursts of up to `burst`."""
 
+    __slots__ = ("rate", "burst", "tokens", "updated")
+
     def __init__(self, rate: float, burst: int) -> None:
         self.rate, self.burst = rate, burst
         self.tokens = float(burst)
@@ -108,19 +111,26 @@ class RoomConsumer(AsyncWebsocketConsumer):
     """Common behaviour of both rooms; subclasses say which kind of room and who may watch it."""
 
     room_kind: RoomKind
-    answered = False  # the handshake was accepted
+    # No channel layer and no groups of its own (the fan-out holds the room): class attributes, so an
+    # instance does not carry them.
+    channel_layer = None
+    groups = ()
     joined = False  # in the room's fan-out and counted as a spectator
     address: str | None = None  # counted against the connection limits under this client address
     sink: Sink  # how the fan-out writes frames to this client
+    notify: Callable[[dict], None]  # hands the fan-out's messages to this consumer's loop
 
     async def __call__(self, scope, receive, send) -> None:
         """Channels' AsyncConsumer.__call__ without a channel-layer channel: the client's messages,
-        and the fan-out's (access re-checks, drops) from `inbox`, handled one at a time."""
+        and the fan-out's (access re-checks, drops), handled one at a time in the order they came.
+
+        Under our uvicorn protocol the fan-out's messages go into the connection's own receive queue
+        (`NOTIFY_EXTENSION`), so a consumer is this one loop: no task or queue of its own. Under any
+        other ASGI server they wait in a queue of the consumer's, read beside `receive` by two tasks."""
         self.scope = scope
         self.base_send = send
-        self.channel_layer = None
         self.sink = sink_for(scope, send)
-        self.inbox: asyncio.Queue[dict] = asyncio.Queue()
+        self.notify = scope.get("extensions", {}).get(NOTIFY_EXTENSION)
         try:
             await hub.available()
         except redis.RedisError as error:
@@ -128,7 +138,13 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await refuse(scope, receive, send, 503, "unavailable", "Live scores are unavailable; retry shortly.")
             return
         try:
-            await await_many_dispatch([receive, self.inbox.get], self.dispatch)
+            if self.notify is not None:
+                while True:
+                    await self.dispatch(await receive())
+            else:
+                inbox: asyncio.Queue[dict] = asyncio.Queue()
+                self.notify = inbox.put_nowait
+                await await_many_dispatch([receive, inbox.get], self.dispatch)
         except StopConsumer:
             pass
         finally:
@@ -143,7 +159,6 @@ class RoomConsumer(AsyncWebsocketConsumer):
         # Accept first, then close with a code: a refused handshake cannot carry a reason, and the
         # client must know whether to retry later (1013) or not at all (4404).
         await self.accept()
-        self.answered = True
         address = (self.scope.get("client") or ("unknown",))[0]
         if not limits.acquire(address):
             await self.close_and_stop(CLOSE_TRY_AGAIN_LATER)
@@ -261,10 +276,10 @@ class RoomConsumer(AsyncWebsocketConsumer):
     # --- from the fan-out (realtime/fanout.py Listener) -----------------------------------------
 
     def recheck(self, answers: dict) -> None:
-        self.inbox.put_nowait({"type": "fanout.recheck", "answers": answers})
+        self.notify({"type": "fanout.recheck", "answers": answers})
 
     def dropped(self) -> None:
-        self.inbox.put_nowait({"type": "fanout.dropped"})
+        self.notify({"type": "fanout.dropped"})
 
     async def dispatch(self, message: dict) -> None:
         # Channels runs close_old_connections() in the sync thread before every handler; the fan-out's

@@ -230,11 +230,14 @@ class RoomFanout:
         self._broadcast(batch)
 
     def _broadcast(self, item: Item) -> None:
-        for member in list(self.members.values()):
+        frame = item.frame
+        for member in list(self.members.values()):  # the loop run per socket per frame: kept short
             if member.held is not None:
                 member.held.append(item)
-            else:
+            elif member.floor is not None:
                 self._deliver(member, item)
+            elif not member.listener.sink.deliver(frame):
+                self._drop(member)
 
     def _deliver(self, member: Member, item: Item) -> bool:
         if member.floor is not None:
@@ -244,9 +247,12 @@ class RoomFanout:
                 return True
         if member.listener.sink.deliver(item.frame):
             return True
+        self._drop(member)
+        return False
+
+    def _drop(self, member: Member) -> None:
         self.members.pop(member.listener, None)
         member.listener.dropped()
-        return False
 
     def _lower_floor(self, member: Member) -> None:
         """Forget the streams whose frames up to the floor have all passed."""

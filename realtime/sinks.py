@@ -24,6 +24,9 @@ logger = logging.getLogger(__name__)
 
 # The scope extension our uvicorn protocol offers: write_frame(wire: bytes) -> bool.
 WRITE_FRAME_EXTENSION = "realtime.write_frame"
+# And notify(message: dict) -> None: the message is handed to the application by the connection's own
+# `receive`, in order with the client's (realtime/consumers.py: the fan-out's re-checks and drops).
+NOTIFY_EXTENSION = "realtime.notify"
 # Frames an AsgiSink holds for a client before it counts as not reading.
 ASGI_SINK_MAX_QUEUED = 256
 
@@ -41,19 +44,14 @@ def websocket_text_frame(payload: bytes) -> bytes:
 
 
 class OutgoingFrame:
-    """A frame's JSON text, and its wire bytes encoded once however many sockets it goes to."""
+    """A frame's JSON text, and its wire bytes encoded once however many sockets it goes to (a plain
+    attribute, not a property: it is read once per socket)."""
 
-    __slots__ = ("text", "_wire")
+    __slots__ = ("text", "wire")
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self._wire: bytes | None = None
-
-    @property
-    def wire(self) -> bytes:
-        if self._wire is None:
-            self._wire = websocket_text_frame(self.text.encode())
-        return self._wire
+        self.wire = websocket_text_frame(text.encode())
 
 
 class Sink(Protocol):

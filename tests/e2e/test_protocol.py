@@ -8,6 +8,9 @@ import json
 import pytest
 import websockets
 from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.test import Client
 
 from realtime.tasks import flush_pending_batches
 from tests.harness.factories import first_live_match
@@ -95,6 +98,37 @@ async def test_private_tournaments_admit_members_only_and_look_missing_to_others
             spectator = await Spectator.connect(asgi_server, path, headers={"Authorization": f"Token {tokens[member]}"})
             await spectator.wait_for(is_type("snapshot"))
             await spectator.close()
+
+
+async def test_a_browser_session_cookie_admits_its_user_while_the_session_is_valid(asgi_server, private_tournament):
+    """Browsers cannot send a token: their session cookie authenticates the socket (realtime/auth.py),
+    checked as Django checks it: a session outlives no password change."""
+    tournament, match, _ = private_tournament
+
+    def session_cookie(username: str) -> dict:
+        client = Client()
+        client.force_login(get_user_model().objects.get(username=username))
+        return {"Cookie": f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"}
+
+    member, outsider = await sync_to_async(session_cookie)("player-a"), await sync_to_async(session_cookie)("outsider")
+    for path in (f"ws/tournament/{tournament.id}/", f"ws/match/{match.id}/"):
+        spectator = await Spectator.connect(asgi_server, path, headers=member)
+        await spectator.wait_for(is_type("snapshot"))
+        await spectator.close()
+        for headers in (outsider, {"Cookie": f"{settings.SESSION_COOKIE_NAME}=not-a-session"}):
+            spectator = await Spectator.connect(asgi_server, path, headers=headers)
+            await spectator.closed.wait()
+            assert spectator.close_code == 4404, (path, headers)
+
+    def change_password() -> None:
+        user = get_user_model().objects.get(username="player-a")
+        user.set_password("a new one")
+        user.save()
+
+    await sync_to_async(change_password)()
+    spectator = await Spectator.connect(asgi_server, f"ws/tournament/{tournament.id}/", headers=member)
+    await spectator.closed.wait()
+    assert spectator.close_code == 4404
 
 
 async def test_a_foreign_origin_is_refused_at_the_handshake(asgi_server, live_tournament):
