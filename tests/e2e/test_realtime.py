@@ -259,3 +259,27 @@ async def test_a_crowd_arriving_at_once_at_a_fresh_server_all_get_their_snapshot
         await asyncio.gather(*(spectator.close() for spectator in crowd))
     finally:
         server.stop()
+
+
+async def test_under_a_server_without_raw_writes_every_frame_still_arrives_in_order(server_env, live_tournament):
+    # Any other ASGI server: frames go through the connection's ASGI send (realtime.sinks.AsgiSink),
+    # and the fan-out's messages through a queue of the consumer's own.
+    server = AsgiServer(server_env, stock_websocket_protocol=True)
+    try:
+        match = await sync_to_async(first_live_match)(live_tournament)
+        rooms = [await Spectator.connect(server, f"ws/tournament/{match.tournament_id}/"),
+                 await Spectator.connect(server, f"ws/match/{match.id}/")]  # fmt: skip
+        for spectator in rooms:
+            await spectator.wait_for(is_type("snapshot"))
+        await sync_to_async(post_scores)(match, 1, [1, 2, 3])
+        for spectator in rooms:
+            await spectator.wait_for(is_type("score_updated", participant1_score=3))
+        await complete(match, 4)
+        for spectator in rooms:
+            assert [f["data"]["participant1_score"] for f in await scores_before_completion(spectator, match)][-1] == 3
+            await spectator.send({"type": "ping"})
+            await spectator.wait_for(is_type("pong"))
+            await spectator.close()
+        assert rooms[0].batches, "the tournament room is conflated under any server"
+    finally:
+        server.stop()

@@ -131,10 +131,17 @@ class AsgiServer:
     """uvicorn on a port of its own; with `workers` > 1, that many worker processes behind it, and it
     is ready once every worker has started. Stopping it stops them all (as honcho would)."""
 
-    def __init__(self, env: dict[str, str], port: int | None = None, workers: int = 1) -> None:
+    def __init__(
+        self, env: dict[str, str], port: int | None = None, workers: int = 1, stock_websocket_protocol: bool = False
+    ) -> None:
+        """`stock_websocket_protocol`: uvicorn's own WebSocket protocol instead of ours, as any other
+        ASGI server would serve the application (no raw frame writes: realtime.sinks.AsgiSink)."""
         self.port = port or free_port()
+        command = processes.asgi_server("127.0.0.1", self.port, workers=workers)
+        if stock_websocket_protocol:
+            command[command.index("--ws") + 1] = "websockets-sansio"
         self.process = Process(
-            processes.asgi_server("127.0.0.1", self.port, workers=workers),
+            command,
             env,
             ready_line=processes.ASGI_READY,
             own_group=workers > 1,
