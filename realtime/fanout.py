@@ -16,7 +16,11 @@ Register, then fetch: a socket joins the hub (whose subscription to the room is 
 it publishes and receives) before its snapshot is read, and is *held* meanwhile — frames for it are
 kept. When the snapshot has been sent it goes live with the snapshot's position: kept frames at or
 below it are dropped, the rest written. Frames still on their way to the process that the snapshot
-already reflects are dropped by the socket's `floor` until the room's stream has passed them.
+already reflects are dropped by the socket's `floor` until the room's stream has passed them, or until
+a *barrier* comes back: a probe the hub publishes to the room once the socket went live. Everything
+published before it has then reached the process, so nothing at or below the floor can still come
+(without it, a stream quiet since before the process subscribed — a completed match — would keep its
+floor entry for the socket's whole life: memory per socket, and a check per stream on every frame).
 A socket is held the same way while its client's access is checked again (`recheck` frames).
 """
 
@@ -27,6 +31,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable
+from functools import partial
 from typing import Protocol
 
 import redis
@@ -129,10 +134,16 @@ class RoomFanout:
         *,
         now: Callable[[], float],
         call_later: Callable[[float, Callable[[], None]], asyncio.TimerHandle],
+        barrier: Callable[[Callable[[bool], None]], None] | None = None,
     ) -> None:
         self.room = room
         self.window_s = window_s  # None: not conflated (match rooms)
         self.now, self.call_later = now, call_later
+        # barrier(back): publish a probe to the room, then back(True) once it arrived (back(False): it
+        # could not be confirmed). None: floors are only ever passed by the frames themselves.
+        self.barrier = barrier
+        self.unconfirmed: list[Member] = []  # live sockets whose floors wait for the next barrier
+        self.barrier_under_way = False
         self.members: dict[Listener, Member] = {}
         self.latest: dict[str, int] = {}  # stream -> latest sequence received
         self.pending: dict[str, Published] = {}  # stream -> latest score not yet batched, in publish order
@@ -162,6 +173,10 @@ class RoomFanout:
             or (stream in self.pending and self.pending[stream].sequence <= sequence)
         }
         member.floor = floor or None
+        if member.floor is not None and self.barrier is not None:
+            self.unconfirmed.append(member)
+            if not self.barrier_under_way:
+                self._send_barrier()
         self._release(member)
 
     def check_started(self, member: Member, answers: dict) -> None:
@@ -254,6 +269,29 @@ class RoomFanout:
         self.members.pop(member.listener, None)
         member.listener.dropped()
 
+    def _send_barrier(self) -> None:
+        members, self.unconfirmed = self.unconfirmed, []
+        self.barrier_under_way = True
+        self.barrier(lambda arrived: self._barrier_back(members, arrived))
+
+    def _barrier_back(self, members: list[Member], arrived: bool) -> None:
+        """A barrier published after `members` went live came back: every frame published before it has
+        reached this process, among them every frame at or below their floors (their snapshots were read
+        before they went live). None of those can still come: the streams count as passed up to there."""
+        self.barrier_under_way = False
+        if not arrived:  # Redis away: the floors stay (as safe as before); the next socket tries again
+            self.unconfirmed[:0] = members
+            return
+        for member in members:
+            if member.floor is None or self.members.get(member.listener) is not member:
+                continue
+            for stream, sequence in member.floor.items():
+                if sequence > self.latest.get(stream, 0):
+                    self.latest[stream] = sequence
+            self._lower_floor(member)  # what is still pending at or below the floor stays out
+        if self.unconfirmed:
+            self._send_barrier()
+
     def _lower_floor(self, member: Member) -> None:
         """Forget the streams whose frames up to the floor have all passed."""
         for stream, sequence in list(member.floor.items()):
@@ -277,6 +315,7 @@ class Hub:
         self.reader: asyncio.Task | None = None
         self.rooms: dict[str, RoomFanout] = {}
         self.probes: dict[str, asyncio.Future] = {}
+        self.barriers: set[asyncio.Task] = set()
         self._starting: asyncio.Lock | None = None
         self._subscriptions: asyncio.Lock | None = None
 
@@ -314,7 +353,9 @@ class Hub:
                     raise
                 loop = asyncio.get_running_loop()
                 window = settings.REALTIME_ROOM_WINDOW_MS / 1000 if room.kind is RoomKind.TOURNAMENT else None
-                fanout = RoomFanout(room, window, now=loop.time, call_later=loop.call_later)
+                fanout = RoomFanout(
+                    room, window, now=loop.time, call_later=loop.call_later, barrier=partial(self._barrier, room)
+                )
                 self.rooms[room.group] = fanout
             fanout.add(listener)
 
@@ -368,6 +409,21 @@ class Hub:
             raise redis.TimeoutError(f"the subscription to {room.group} was not confirmed") from None
         finally:
             self.probes.pop(token, None)
+
+    def _barrier(self, room: Room, back: Callable[[bool], None]) -> None:
+        """A room's barrier (RoomFanout.barrier): a probe published to the room; back(True) once it came back."""
+        task = asyncio.get_running_loop().create_task(self._confirm_barrier(room, back))
+        self.barriers.add(task)  # a reference, until it is done
+        task.add_done_callback(self.barriers.discard)
+
+    async def _confirm_barrier(self, room: Room, back: Callable[[bool], None]) -> None:
+        try:
+            await self._confirm(room)
+        except Exception as error:  # Redis away, or the probe did not come back in time
+            logger.warning("a barrier in %s was not confirmed: %s", room.group, error)
+            back(False)
+        else:
+            back(True)
 
     async def _read(self, channel: str) -> None:
         layer = get_channel_layer()

@@ -281,3 +281,79 @@ def test_the_sockets_of_a_room_share_one_set_of_answers_per_access_change(clock)
     assert first.answers is second.answers
     room.receive(renamed(2))
     assert first.answers is not None and first.answers is second.answers and first.rechecks == 2
+
+
+class Barriers:
+    """The hub's barriers, by hand: each one comes back when the test says so."""
+
+    def __init__(self) -> None:
+        self.waiting: list = []
+
+    def __call__(self, back) -> None:
+        self.waiting.append(back)
+
+    def come_back(self, arrived: bool = True) -> None:
+        self.waiting.pop(0)(arrived)
+
+
+def test_a_floor_on_quiet_streams_is_forgotten_once_a_barrier_comes_back(clock):
+    # A tournament with history: the snapshot reads every stream ahead of what this process has passed on
+    # (those frames were published before it subscribed). Without a barrier the floor would stay for good.
+    barriers = Barriers()
+    room = RoomFanout(Room.tournament(TOURNAMENT), WINDOW, now=clock.now, call_later=clock.call_later, barrier=barriers)
+    position = {"t:1": 9, **{f"m:{match}": 3 for match in range(1, 129)}}
+    client = live(room, position)
+    assert len(room.members[client].floor) == 129 and len(barriers.waiting) == 1
+    room.receive(score(1, 3, 10))  # still on its way when the snapshot was read: not sent again
+    barriers.come_back()
+    clock.advance(WINDOW)
+    assert client.texts == []
+    assert room.members[client].floor is None and room.latest["m:2"] == 3
+    room.receive(score(2, 4, 11))
+    assert client.received() == [[("score_updated", 2, 4, 11)]]
+
+
+def test_a_floor_stream_with_a_pending_score_the_snapshot_has_keeps_it_out_after_the_barrier(clock):
+    barriers = Barriers()
+    room = RoomFanout(Room.tournament(TOURNAMENT), WINDOW, now=clock.now, call_later=clock.call_later, barrier=barriers)
+    watching = live(room)
+    room.receive(score(1, 1, 10))  # sent at once: the window starts
+    room.receive(score(1, 2, 11))  # pending until the window ends
+    joining = live(room, {"m:1": 2, "m:2": 5})  # its snapshot has score 1/2 already
+    barriers.come_back()
+    assert room.members[joining].floor == {"m:1": 2}
+    clock.advance(WINDOW)
+    assert watching.received()[-1] == [("score_updated", 1, 2, 11)] and joining.texts == []
+    room.receive(score(1, 3, 12))
+    clock.advance(WINDOW)
+    assert joining.received() == [[("score_updated", 1, 3, 12)]] and room.members[joining].floor is None
+
+
+def test_sockets_that_go_live_while_a_barrier_is_out_wait_for_the_next_one(clock):
+    barriers = Barriers()
+    room = RoomFanout(Room.tournament(TOURNAMENT), WINDOW, now=clock.now, call_later=clock.call_later, barrier=barriers)
+    first = live(room, {"m:1": 4})
+    second = live(room, {"m:1": 6})  # its snapshot was read later: m:1 5 and 6 may still be on their way
+    assert len(barriers.waiting) == 1
+    barriers.come_back()
+    assert room.members[first].floor is None and room.members[second].floor == {"m:1": 6}
+    room.receive(dispute(1, 5))  # on their way when the second snapshot was read
+    room.receive(dispute(1, 6))
+    assert [frame[2] for frame in first.received()] == [5, 6] and second.texts == []
+    barriers.come_back()
+    assert room.members[second].floor is None
+    room.receive(dispute(1, 7))
+    assert second.received() == [("dispute_created", 1, 7, None)]
+
+
+def test_a_barrier_that_is_not_confirmed_leaves_the_floor_and_the_next_socket_tries_again(clock):
+    barriers = Barriers()
+    room = RoomFanout(Room.tournament(TOURNAMENT), WINDOW, now=clock.now, call_later=clock.call_later, barrier=barriers)
+    first = live(room, {"m:1": 4})
+    barriers.come_back(arrived=False)
+    assert room.members[first].floor == {"m:1": 4} and not barriers.waiting
+    room.receive(dispute(1, 4))  # on its way after all: still kept out
+    assert first.texts == []
+    second = live(room, {"m:2": 2})
+    barriers.come_back()
+    assert room.members[first].floor is None and room.members[second].floor is None
