@@ -37,9 +37,11 @@ test: venv browser
 lint: venv
 	$(BIN)/ruff check .
 
-## bench: the coalescing engine's cost as ratios against baselines measured in the same run.
+## bench: the coalescing engine's cost as ratios against baselines measured in the same run; then the HTTP
+## score path against a plain view and a DRF floor, on SQLite and PostgreSQL (bench/api.py, docs/benchmarks/api.md).
 bench: venv
 	$(BIN)/python -m project.localredis --port 0 -- $(BIN)/python -m bench
+	$(BIN)/python -m project.localredis --port 0 -- $(BIN)/python -m bench.api $(BENCH_API_ARGS)
 
 ## bench-load: end-to-end latency and fan-out at scale against bare Channels (docs/benchmarks.md).
 bench-load: venv

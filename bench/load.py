@@ -511,8 +511,8 @@ def paced(scenario: Scenario, matches: list[int], seconds: float):
 
 
 def generate_product(scenario, tournament_id, matches, seconds, sent) -> int:
-    from realtime import broadcast
-    from realtime.store import coalescing
+    from realtime import tasks
+    from tournaments import services
 
     updates = 0
     for match_id, score, due in paced(scenario, matches, seconds):
@@ -520,10 +520,9 @@ def generate_product(scenario, tournament_id, matches, seconds, sent) -> int:
         if delay > 0:
             time.sleep(delay)
         sent[(match_id, score)] = time.monotonic()
-        broadcast.score_changed(match_id=match_id, tournament_id=tournament_id, version=score,
-                                participant1_score=score, participant2_score=0)  # fmt: skip
+        services.update_score(match_id=match_id, participant1_score=score, participant2_score=0)
         if scenario.publish_inline:
-            coalescing.flush(match_id, tournament_id, token=None)  # the worker's task then finds nothing to do
+            tasks.flush(match_id, tournament_id, token=None)  # the worker's task then finds nothing to do
         updates += 1
     return updates
 

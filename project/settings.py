@@ -230,6 +230,15 @@ CELERY_BEAT_SCHEDULE = {
     }
 }
 REALTIME_STATE_TTL_S = int(os.environ.get("REALTIME_STATE_TTL_S", str(7 * 24 * 3600)))
+# Live scores are taken in Redis first (docs/architecture.md "The path of one score update"): the
+# flush that publishes a window's score writes it to the database at most once per save interval
+# per match (the sweep saves what a stopped stream left), through the domain's saver.
+REALTIME_SAVE_INTERVAL_MS = int(os.environ.get("REALTIME_SAVE_INTERVAL_MS", "1000"))
+REALTIME_SCORE_SAVER = "tournaments.services.live_scores.save_published_scores"
+# Redis answers "is this match live, is this user an official" from what the services told it; a
+# change whose announcement was lost (Redis away at that moment) is read again from the database
+# after this long at most.
+REALTIME_GATE_LEASE_S = float(os.environ.get("REALTIME_GATE_LEASE_S", "30"))
 # Resuming clients are replayed what they missed from the tournament's history: the last
 # REALTIME_HISTORY_LENGTH frames, none older than REALTIME_HISTORY_AGE_S. Beyond that: a snapshot.
 REALTIME_HISTORY_LENGTH = int(os.environ.get("REALTIME_HISTORY_LENGTH", "1000"))

@@ -1,110 +1,193 @@
-"""The one door from the domain into realtime: tell spectators what happened.
+"""The one door from the domain into realtime: take live scores, and tell spectators what happened.
 
-Every function takes plain ids and values, not models, and defers its Redis work to
+Live scores are Redis-first: `submit_live_score` takes one in one round trip (checking in Redis that
+the caller officiates the tournament and that the match is live) and answers at once; the flush a
+window later publishes it and brings the database up to it (through REALTIME_SCORE_SAVER, the
+domain's function: realtime imports nothing of the domain). When Redis does not know the officials
+or the match's state it says so, and the domain primes them (`prime_officials`, `prime_match`).
+
+Every other function takes plain ids and values, not models, and defers its Redis work to
 `transaction.on_commit`: an event goes out only once the change that caused it is committed, and
 a rolled-back change broadcasts nothing. Outside a transaction it runs at once. Async callers use
-the `a`-prefixed twins. `add_live_fields` is the one read: sequences and viewers for the API.
+the `a`-prefixed twins. `add_live_fields` is the one read: sequences, published scores and viewers.
 """
 
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import Any, Literal
 
 from asgiref.sync import sync_to_async
 from django.db import transaction
 
-from .events import TOURNAMENT_EVENTS, Event, FrameTemplate, template
+from .events import TOURNAMENT_EVENTS, Event, template
 from .live_fields import add_live_fields
 from .store import coalescing
+from .store.coalescing import Gate, Submitted
 from .tasks import flush_match
 
 __all__ = [
+    "Submitted",
     "add_live_fields",
     "bracket_generated",
     "bracket_updated",
     "dispute_created",
     "dispute_resolved",
+    "forget_officials",
     "match_completed",
     "match_started",
+    "officials_changed",
     "participants_updated",
-    "score_changed",
+    "prime_match",
+    "prime_officials",
+    "reopen_after_failed_completion",
+    "reserve_score_version",
+    "submit_live_score",
     "tournament_completed",
     "tournament_updated",
 ]
 
+Score = tuple[int, int, int]  # participant1_score, participant2_score, score_version
 
-def _emit_match_event(event: Event, match_id: int, tournament_id: int, **data: Any) -> None:
-    """An event about one match, published (with the match's next sequence) after commit."""
+
+def submit_live_score(
+    *,
+    match_id: int,
+    tournament_id: int,
+    participant1: int,
+    participant2: int,
+    user_id: int | None,
+    add: bool = False,
+    max_score: int,
+) -> Submitted:
+    """Take a live score (or, with `add`, add to the live one); spectators get it coalesced, at most
+    once per window. Not deferred to a commit: the score lives in Redis first. `user_id` None: a
+    caller the domain trusts; else Redis checks it is one of the tournament's officials."""
+    submitted = coalescing.submit(
+        match_id,
+        tournament_id,
+        participant1,
+        participant2,
+        user_id=user_id,
+        mode="add" if add else "set",
+        max_score=max_score,
+    )
+    if submitted.needs_flush_task:
+        flush_match.apply_async((match_id, tournament_id, submitted.token), countdown=submitted.delay_ms / 1000)
+    return submitted
+
+
+def prime_match(*, match_id: int, tournament_id: int, state: str, version: int, score: Score) -> None:
+    """The match as the database holds it, for Redis's gate (after submit answered state_unknown)."""
+    coalescing.prime_match(
+        match_id,
+        tournament_id,
+        state=state,
+        state_version=version,
+        participant1_score=score[0],
+        participant2_score=score[1],
+        score_version=score[2],
+    )
+
+
+def prime_officials(*, tournament_id: int, access: int, user_ids: list[int]) -> bool:
+    return coalescing.prime_officials(tournament_id, access, user_ids)
+
+
+def officials_changed(*, tournament_id: int) -> None:
+    """Who officiates the tournament changed: Redis forgets its list after commit."""
+    transaction.on_commit(partial(coalescing.officials_changed, tournament_id))
+
+
+def forget_officials(*, tournament_id: int) -> None:
+    """Redis's list of the tournament's officials is wrong (the database disagrees): forget it now."""
+    coalescing.officials_changed(tournament_id)
+
+
+def reserve_score_version(*, match_id: int, tournament_id: int, floor: int, version: int, closing: bool = False) -> int:
+    """A score version for a score this transaction writes (now, not after commit: it goes into the
+    row). `closing`: the match is being completed, so no live score is taken after this one."""
+    return coalescing.reserve_score_version(match_id, tournament_id, floor=floor, close=closing, state_version=version)
+
+
+def reopen_after_failed_completion(*, match_id: int, score_version: int) -> None:
+    """The completion that reserved `score_version` (closing) did not commit: take live scores again."""
+    coalescing.reopen(match_id, score_version)
+
+
+def _emit_match_event(
+    event: Event,
+    match_id: int,
+    tournament_id: int,
+    *,
+    score: Literal["live"] | Score | None = None,
+    known_score: Score = (0, 0, 0),
+    gate: tuple[str, int] | None = None,
+    **data: Any,
+) -> None:
+    """An event about one match, published (with the match's next sequence, after its pending score)
+    after commit; `gate` (state, version): what the match accepts from then on."""
     frame = template(event, {"match_id": match_id, "tournament_id": tournament_id, **data})
-    transaction.on_commit(partial(coalescing.emit_match_event, match_id, tournament_id, frame))
+    transaction.on_commit(
+        partial(
+            coalescing.emit_match_event,
+            match_id,
+            tournament_id,
+            frame,
+            score=score,
+            known_score=known_score,
+            gate=Gate(*gate) if gate else None,
+        )
+    )
 
 
 def match_started(
-    *, match_id: int, tournament_id: int, version: int, participant1_id: int | None, participant2_id: int | None
+    *,
+    match_id: int,
+    tournament_id: int,
+    version: int,
+    participant1_id: int | None,
+    participant2_id: int | None,
+    score: Score,
 ) -> None:
+    """The match is live: Redis takes its scores from now on (starting from the database's `score`)."""
     _emit_match_event(
         Event.MATCH_STARTED,
         match_id,
         tournament_id,
+        known_score=score,
+        gate=("live", version),
         version=version,
         participant1_id=participant1_id,
         participant2_id=participant2_id,
     )
 
 
-def score_changed(
-    *, match_id: int, tournament_id: int, version: int, participant1_score: int, participant2_score: int
-) -> None:
-    """A live match's score changed; spectators get it coalesced, at most once per window."""
-    frame = template(
-        Event.SCORE_UPDATED,
-        {
-            "match_id": match_id,
-            "tournament_id": tournament_id,
-            "score_version": version,
-            "participant1_score": participant1_score,
-            "participant2_score": participant2_score,
-        },
-    )
-    transaction.on_commit(partial(_submit_score, match_id, tournament_id, version, frame))
-
-
-def _submit_score(match_id: int, tournament_id: int, version: int, frame: FrameTemplate) -> None:
-    submitted = coalescing.submit_score(match_id, tournament_id, version, frame)
-    if submitted.needs_flush_task:
-        flush_match.apply_async((match_id, tournament_id, submitted.token), countdown=submitted.delay_ms / 1000)
-
-
-def match_completed(
-    *,
-    match_id: int,
-    tournament_id: int,
-    version: int,
-    score_version: int,
-    participant1_score: int,
-    participant2_score: int,
-    winner_id: int,
-) -> None:
-    """Publish the pending score now, then match_completed; nothing about the score follows it."""
+def match_completed(*, match_id: int, tournament_id: int, version: int, score: Score, winner_id: int) -> None:
+    """Publish the pending score now, then match_completed with the final `score` (its version
+    reserved in this transaction); nothing about the score follows it."""
     frame = template(
         Event.MATCH_COMPLETED,
-        {
-            "match_id": match_id,
-            "tournament_id": tournament_id,
-            "version": version,
-            "score_version": score_version,
-            "participant1_score": participant1_score,
-            "participant2_score": participant2_score,
-            "winner_id": winner_id,
-        },
+        {"match_id": match_id, "tournament_id": tournament_id, "version": version, "winner_id": winner_id},
     )
-    transaction.on_commit(partial(coalescing.complete, match_id, tournament_id, frame))
+    transaction.on_commit(
+        partial(coalescing.complete, match_id, tournament_id, frame, score=score, state_version=version)
+    )
 
 
-def dispute_created(*, match_id: int, tournament_id: int, version: int, dispute_id: int, reason: str) -> None:
+def dispute_created(
+    *, match_id: int, tournament_id: int, version: int, dispute_id: int, reason: str, score: Score
+) -> None:
+    """The match is disputed: paused if it was live (no live score is taken until it is resolved)."""
     _emit_match_event(
-        Event.DISPUTE_CREATED, match_id, tournament_id, version=version, dispute_id=dispute_id, reason=reason
+        Event.DISPUTE_CREATED,
+        match_id,
+        tournament_id,
+        known_score=score,
+        gate=("disputed", version),
+        version=version,
+        dispute_id=dispute_id,
+        reason=reason,
     )
 
 
@@ -113,24 +196,24 @@ def dispute_resolved(
     match_id: int,
     tournament_id: int,
     version: int,
-    score_version: int,
     dispute_id: int,
     state: str,
-    participant1_score: int,
-    participant2_score: int,
     winner_id: int | None,
+    corrected: Score | None,
+    known_score: Score,
 ) -> None:
-    """The match is back to `state` with this (possibly corrected) result."""
+    """The match is back to `state` with a `corrected` score (its version reserved in this
+    transaction), or with its score unchanged (a live match's live score, as Redis holds it)."""
     _emit_match_event(
         Event.DISPUTE_RESOLVED,
         match_id,
         tournament_id,
+        score=corrected if corrected is not None else ("live" if state == "live" else known_score),
+        known_score=known_score,
+        gate=(state, version),
         version=version,
-        score_version=score_version,
         dispute_id=dispute_id,
         state=state,
-        participant1_score=participant1_score,
-        participant2_score=participant2_score,
         winner_id=winner_id,
     )
 
@@ -175,7 +258,6 @@ def tournament_completed(*, tournament_id: int, winner_id: int, runner_up_id: in
 
 
 amatch_started = sync_to_async(match_started)
-ascore_changed = sync_to_async(score_changed)
 amatch_completed = sync_to_async(match_completed)
 adispute_created = sync_to_async(dispute_created)
 adispute_resolved = sync_to_async(dispute_resolved)

@@ -79,38 +79,49 @@ def encode_batch(frames: list[str]) -> str:
     return f'{{"type":"{Control.BATCH}","data":{{"frames":[{",".join(frames)}]}}}}'
 
 
+# Filled in by the publishing Lua script, never by the caller: the sequence, and for events that carry
+# a score the score and its version (score versions are assigned in Redis, lua/lib/match.lua).
+ASSIGNED_BY_REDIS = frozenset({"sequence"})
+SCORED_EVENTS = frozenset(event for event, fields in REQUIRED_FIELDS.items() if fields >= _SCORES)
+
+
 @dataclass(frozen=True)
 class FrameTemplate:
-    """A frame missing only its sequence: `head + str(sequence) + tail` is the JSON text.
+    """A frame missing what Redis assigns when it publishes it: the sequence, and for a scored event
+    the score fields (`"score_version":v,"participant1_score":p1,"participant2_score":p2`).
 
-    Redis assigns the sequence inside the script that publishes the frame, so the frame cannot be
-    rendered completely in Python; the script concatenates instead of parsing JSON.
+    The JSON text is `head + str(sequence) + score_fields + tail`; the script concatenates instead of
+    parsing JSON (realtime/store/lua/lib/publish.lua).
     """
 
     head: str
     tail: str
-    # "p1:p2:score_version" if the frame carries the match's score, else "": publishing it makes that
-    # score the match's published score (what clients display after it, and what snapshots show).
-    score: str = ""
+    scored: bool = False
 
-    def render(self, sequence: int) -> str:
-        return f"{self.head}{sequence}{self.tail}"
+    def render(self, sequence: int, score: tuple[int, int, int] | None = None) -> str:
+        fields = ""
+        if score is not None:
+            fields = f',"score_version":{score[2]},"participant1_score":{score[0]},"participant2_score":{score[1]}'
+        return f"{self.head}{sequence}{fields}{self.tail}"
 
 
 def template(event: Event, data: dict[str, Any]) -> FrameTemplate:
-    """Template for `event` with `data` (everything but `sequence`), checked against the catalogue."""
-    missing = REQUIRED_FIELDS[event] - {"sequence"} - data.keys()
+    """Template for `event` with `data` (everything Redis does not assign), checked against the catalogue."""
+    scored = event in SCORED_EVENTS
+    assigned = ASSIGNED_BY_REDIS | (_SCORES if scored else frozenset())
+    missing = REQUIRED_FIELDS[event] - assigned - data.keys()
     if missing:
         raise ValueError(f"{event} is missing {sorted(missing)}")
-    if "sequence" in data:
-        raise ValueError("sequence is assigned by Redis, not by the caller")
+    if assigned & data.keys():
+        raise ValueError(f"{sorted(assigned & data.keys())} are assigned by Redis, not by the caller")
     body = json.dumps(data, separators=(",", ":"))
-    score = (
-        f"{data['participant1_score']}:{data['participant2_score']}:{data['score_version']}"
-        if "participant1_score" in data
-        else ""
-    )
-    return FrameTemplate(head=f'{{"type":"{event}","data":{{"sequence":', tail=f",{body[1:]}}}", score=score)
+    tail = f",{body[1:]}}}" if data else "}}"
+    return FrameTemplate(head=f'{{"type":"{event}","data":{{"sequence":', tail=tail, scored=scored)
+
+
+def score_template(match_id: int, tournament_id: int) -> FrameTemplate:
+    """The score_updated frame of a match: Redis fills in the live score when it publishes it."""
+    return template(Event.SCORE_UPDATED, {"match_id": match_id, "tournament_id": tournament_id})
 
 
 def parse_client_json(text: str) -> Any:

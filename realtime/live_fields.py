@@ -62,4 +62,4 @@ def add_live_fields(document: dict) -> dict:
     except redis.RedisError as error:
         logger.warning("realtime fields unavailable: %s", error)
         return overlay_unavailable(document)
-    return overlay(document, position, viewer_counts, published_scores=False)
+    return overlay(document, position, viewer_counts, published_scores=True)

@@ -144,5 +144,13 @@ class ParticipantAdmin(admin.ModelAdmin):
 class TournamentRoleAdmin(admin.ModelAdmin):
     list_display = ["tournament", "user", "role"]
 
+    # Roles are granted and revoked through the API or the console (services.grant_role/revoke_role):
+    # they keep one organizer per tournament, and tell Redis, which checks who may post live scores.
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
     def has_delete_permission(self, request, obj=None) -> bool:
-        return False  # a tournament always keeps one organizer: roles are revoked through the API
+        return False

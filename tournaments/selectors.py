@@ -105,6 +105,15 @@ def tournament_of_match(match_id: int) -> int:
     return Match.objects.values_list("tournament_id", flat=True).get(pk=match_id)
 
 
+def tournament_of_match_or_none(match_id: int) -> int | None:
+    return Match.objects.filter(pk=match_id).values_list("tournament_id", flat=True).first()
+
+
+def official_ids(tournament_id: int) -> list[int]:
+    """Users with a role in the tournament: who may run its matches and post their scores."""
+    return sorted(set(TournamentRole.objects.filter(tournament_id=tournament_id).values_list("user_id", flat=True)))
+
+
 def match_ids(tournament_id: int) -> list[int]:
     return list(Match.objects.filter(tournament_id=tournament_id).values_list("id", flat=True))
 

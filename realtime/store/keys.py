@@ -13,6 +13,8 @@ from django.conf import settings
 
 PREFIX = "rt:"
 PENDING_BATCHES = f"{PREFIX}pending"
+# Matches whose published live score the database does not hold yet (realtime/store/coalescing.py).
+UNSAVED_SCORES = f"{PREFIX}unsaved"
 
 # The channel-layer message type of every published frame; lua/lib/publish.lua writes it and
 # realtime.consumers handles it (a unit test pins the three together).
@@ -30,6 +32,11 @@ def tournament_state(tournament_id: int) -> str:
     return f"{PREFIX}tournament:{tournament_id}"
 
 
+def officials(tournament_id: int) -> str:
+    """Who may post live scores to the tournament's matches (user ids), as the database last said."""
+    return f"{PREFIX}officials:{tournament_id}"
+
+
 def history(tournament_id: int) -> str:
     return f"{PREFIX}history:{tournament_id}"
 
@@ -39,7 +46,7 @@ def presence(group: str) -> str:
 
 
 def pending_member(match_id: int, tournament_id: int) -> str:
-    """A match's entry in the pending batches zset (the sweep needs both ids to publish)."""
+    """A match's entry in the pending batches and unsaved scores zsets (the sweep needs both ids)."""
     return f"{match_id}:{tournament_id}"
 
 

@@ -304,10 +304,11 @@ async def test_two_referees_tapping_different_sides_at_once_both_count(pages, as
     for screen in screens:
         await expect(screen.locator("#score1")).to_have_text("5", timeout=5000)
         await expect(screen.locator("#score2")).to_have_text("4", timeout=5000)
-    stored = await sync_to_async(
+    # ...and the database catches up within a save interval.
+    stored = sync_to_async(
         lambda: Match.objects.values_list("participant1_score", "participant2_score").get(pk=match.id)
-    )()
-    assert stored == (5, 4)
+    )
+    await until(stored, (5, 4), timeout=10, what="the stored score")
     assert pages.violations == []
 
 

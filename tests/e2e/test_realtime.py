@@ -27,16 +27,10 @@ from tournaments.models import Match
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("celery_worker")]
 
 
-def post_scores(match: Match, first_version: int, scores: list[int]) -> None:
-    """Score updates straight into the realtime interface, as fast as the caller can go."""
-    for offset, score in enumerate(scores):
-        broadcast.score_changed(
-            match_id=match.id,
-            tournament_id=match.tournament_id,
-            version=first_version + offset,
-            participant1_score=score,
-            participant2_score=0,
-        )
+def post_scores(match: Match, scores: list[int]) -> None:
+    """Live score posts through the service (Redis first), as fast as the caller can go."""
+    for score in scores:
+        services.update_score(match_id=match.id, participant1_score=score, participant2_score=0)
 
 
 async def watch(asgi_server, match: Match) -> tuple[Spectator, Spectator]:
@@ -67,7 +61,7 @@ async def scores_before_completion(spectator: Spectator, match: Match) -> list[d
 async def test_a_burst_is_one_frame_with_the_latest_score_in_each_room(asgi_server, live_tournament, burst):
     match = await sync_to_async(first_live_match)(live_tournament)
     rooms = await watch(asgi_server, match)
-    await sync_to_async(post_scores)(match, 1, list(range(10, 10 + burst)))
+    await sync_to_async(post_scores)(match, list(range(10, 10 + burst)))
     latest = 10 + burst - 1
     for spectator in rooms:
         await spectator.wait_for(is_type("score_updated", match_id=match.id))
@@ -112,7 +106,7 @@ async def test_a_continuous_stream_is_broadcast_every_window_never_held(asgi_ser
     while time.monotonic() - started < 2.0:
         score += 1
         posted_at[score] = time.monotonic()
-        await sync_to_async(post_scores)(match, score, [score])
+        await sync_to_async(post_scores)(match, [score])
         await asyncio.sleep(0.02)  # the feed's pace (one update per 20 ms), not a wait for an event
     await match_room.wait_for(is_type("score_updated", participant1_score=score))
     frames = [f for f in match_room.match_frames(match.id) if f["type"] == "score_updated"]
@@ -130,7 +124,7 @@ async def test_a_continuous_stream_is_broadcast_every_window_never_held(asgi_ser
 async def test_completion_is_immediate_and_follows_the_pending_score(asgi_server, live_tournament):
     match = await sync_to_async(first_live_match)(live_tournament)
     tournament_room, match_room = await watch(asgi_server, match)
-    await sync_to_async(post_scores)(match, 1, [1, 2, 3])
+    await sync_to_async(post_scores)(match, [1, 2, 3])
     started = time.monotonic()
     await complete(match, 5, 2)
     for spectator in (tournament_room, match_room):
@@ -150,8 +144,12 @@ async def test_updates_after_completion_are_rejected_and_broadcast_nothing(asgi_
     await complete(match, 3, 1)
     with pytest.raises(errors.Conflict):
         await sync_to_async(services.update_score)(match_id=match.id, participant1_score=9, participant2_score=9)
-    # Even an update that slipped past the database check (a racing process) is refused by Redis.
-    await sync_to_async(post_scores)(match, 100, [42])
+    # Refused by Redis itself, whoever calls: the completion closed the match there in the same step.
+    refused = await sync_to_async(broadcast.submit_live_score)(
+        match_id=match.id, tournament_id=match.tournament_id, participant1=42, participant2=0,
+        user_id=None, max_score=100,
+    )  # fmt: skip
+    assert (refused.accepted, refused.state) == (False, "completed")
     await sync_to_async(services.open_dispute)(match_id=match.id, opened_by=organizer, reason="late goal")
     await match_room.wait_for(is_type("dispute_created", match_id=match.id))
     assert [f["type"] for f in match_room.match_frames(match.id)] == ["match_completed", "dispute_created"]
@@ -160,7 +158,7 @@ async def test_updates_after_completion_are_rejected_and_broadcast_nothing(asgi_
 async def test_a_stale_or_redelivered_flush_task_broadcasts_nothing(asgi_server, live_tournament):
     match = await sync_to_async(first_live_match)(live_tournament)
     _, match_room = await watch(asgi_server, match)
-    await sync_to_async(post_scores)(match, 1, [7])
+    await sync_to_async(post_scores)(match, [7])
     await match_room.wait_for(is_type("score_updated", match_id=match.id))
     token = int(scripts.client().hget(keys.match_state(match.id), "token"))
     # the same task delivered twice more, and a task with a token that was never current
@@ -171,13 +169,13 @@ async def test_a_stale_or_redelivered_flush_task_broadcasts_nothing(asgi_server,
     assert [f["type"] for f in match_room.match_frames(match.id)] == ["score_updated", "match_completed"]
 
 
-async def test_a_rolled_back_change_broadcasts_nothing(asgi_server, live_tournament):
+async def test_a_rolled_back_change_broadcasts_nothing(asgi_server, live_tournament, organizer):
     match = await sync_to_async(first_live_match)(live_tournament)
     _, match_room = await watch(asgi_server, match)
 
     def update_then_fail() -> None:
         with transaction.atomic():
-            services.update_score(match_id=match.id, participant1_score=50, participant2_score=50)
+            services.open_dispute(match_id=match.id, opened_by=organizer, reason="rolled back")
             raise RuntimeError("rolled back")
 
     with pytest.raises(RuntimeError):
@@ -231,7 +229,7 @@ async def test_the_bracket_page_gets_every_changed_match_in_one_frame_per_room_w
         await spectator.wait_for(is_type("snapshot"))
     for round_ in (1, 2):
         for match in matches:
-            await sync_to_async(post_scores)(match, round_, [round_])
+            await sync_to_async(post_scores)(match, [round_])
         for match in matches:
             await bracket.wait_for(is_type("score_updated", match_id=match.id, participant1_score=round_))
     await one_match.wait_for(is_type("score_updated", participant1_score=2))
@@ -254,7 +252,7 @@ async def test_a_crowd_arriving_at_once_at_a_fresh_server_all_get_their_snapshot
         )
         await asyncio.gather(*(spectator.wait_for(is_type("snapshot")) for spectator in crowd))
         match = await sync_to_async(first_live_match)(live_tournament)
-        await sync_to_async(post_scores)(match, 1, [3])
+        await sync_to_async(post_scores)(match, [3])
         await asyncio.gather(*(s.wait_for(is_type("score_updated", participant1_score=3)) for s in crowd))
         await asyncio.gather(*(spectator.close() for spectator in crowd))
     finally:
@@ -271,7 +269,7 @@ async def test_under_a_server_without_raw_writes_every_frame_still_arrives_in_or
                  await Spectator.connect(server, f"ws/match/{match.id}/")]  # fmt: skip
         for spectator in rooms:
             await spectator.wait_for(is_type("snapshot"))
-        await sync_to_async(post_scores)(match, 1, [1, 2, 3])
+        await sync_to_async(post_scores)(match, [1, 2, 3])
         for spectator in rooms:
             await spectator.wait_for(is_type("score_updated", participant1_score=3))
         await complete(match, 4)

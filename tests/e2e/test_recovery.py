@@ -9,9 +9,10 @@ from asgiref.sync import sync_to_async
 from django.core.management import call_command
 from django.test import override_settings
 
-from realtime import broadcast
+from tests.harness.polling import until
 from tests.harness.processes import start_beat
 from tests.harness.spectators import Spectator, is_type
+from tournaments import services
 from tournaments.models import Match
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -27,9 +28,7 @@ async def test_a_worker_killed_holding_a_flush_loses_no_score(
     worker = celery_worker.current
     received_before = worker.count("flush_match", "received")
 
-    await sync_to_async(broadcast.score_changed)(
-        match_id=match.id, tournament_id=match.tournament_id, version=1, participant1_score=7, participant2_score=3
-    )
+    await sync_to_async(services.update_score)(match_id=match.id, participant1_score=7, participant2_score=3)
     # The countdown task (3 s) now waits in the worker's memory: kill the worker while it holds it.
     await asyncio.to_thread(worker.wait_for_output, "flush_match", "received", more_than=received_before)
     celery_worker.kill()
@@ -42,6 +41,11 @@ async def test_a_worker_killed_holding_a_flush_loses_no_score(
         assert (frame["data"]["participant1_score"], frame["data"]["participant2_score"]) == (7, 3)
         # ...delivered by the sweep, not by the lost task (unacked, it is not redelivered for minutes)
         await asyncio.to_thread(celery_worker.current.wait_for_output, "sweep flushed 1")
+        # ...and saved by it: the database holds the score the API acknowledged with 202
+        stored = sync_to_async(
+            lambda: Match.objects.values_list("participant1_score", "participant2_score").get(pk=match.id)
+        )
+        await until(stored, (7, 3), timeout=10, what="the database's score")
         # ...scheduled by beat, whose health check now passes
         await sync_to_async(call_command)("beat_health")
     finally:

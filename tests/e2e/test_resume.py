@@ -87,13 +87,14 @@ async def test_clients_joining_during_a_burst_end_with_the_last_score_and_no_out
     match = await sync_to_async(first_live_match)(live_tournament)
     done = threading.Event()
 
-    def feed() -> None:
+    def feed() -> int:
         score = 0
         while not done.is_set() and score < 3000:
             score += 1
             services.update_score(match_id=match.id, participant1_score=score, participant2_score=0)
             if score % 3 == 0:
                 flush_pending_batches(0)  # many broadcasts, racing the worker's own flushes
+        return score
 
     feeder = asyncio.create_task(asyncio.to_thread(feed))
     joiners = []
@@ -102,9 +103,8 @@ async def test_clients_joining_during_a_burst_end_with_the_last_score_and_no_out
         joiners.append(await Spectator.connect(asgi_server, f"ws/match/{match.id}/"))
         await asyncio.sleep(0.05)  # spread the joins over the burst (pacing, not waiting for an event)
     done.set()
-    await feeder
+    last = await feeder
     await sync_to_async(flush_pending_batches)(0)
-    last = await sync_to_async(lambda: Match.objects.get(pk=match.id).participant1_score)()
 
     def shows_last(frame: dict) -> bool:
         """The frame shows the last score: a later score_updated, or a snapshot taken after it."""

@@ -13,5 +13,6 @@ async def test_two_servers_two_workers_random_writers_and_a_killed_worker_keep_e
     report = await topology.run(server_env, tournament_id, match_ids, token, operations=600, tmp_dir=tmp_path)
     print(report)
     assert report.worker_killed
-    assert report.accepted > 500
+    assert report.accepted + report.refused == 600 and report.accepted > 300  # 409s: posts to completed matches
+    assert report.live_scores_checked > 0
     assert report.violations == []

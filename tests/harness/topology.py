@@ -1,6 +1,8 @@
 """Chaos topology run: two ASGI processes, two Celery workers and beat on one
 Redis; writers post random score updates and completions over HTTP to both servers; spectators
-on both servers check every invariant; one worker is SIGKILLed halfway.
+on both servers check every invariant; one worker is SIGKILLed halfway. When the writers stop, the
+database must come to hold the last acknowledged live score of every match still live (the newest
+202 by score version), within a save interval and a sweep.
 
     make chaos OPS=5000            # the long run, on a fresh database (docs/operations.md)
     (tests/e2e/test_topology.py runs a short one in the suite)
@@ -25,6 +27,7 @@ from pathlib import Path
 import httpx
 from django.conf import settings
 
+from .polling import until
 from .processes import AsgiServer, start_beat, start_worker
 from .spectators import Spectator, is_type
 
@@ -41,6 +44,7 @@ class Report:
     frames_checked: int = 0
     spectators: int = 0
     worker_killed: bool = False
+    live_scores_checked: int = 0
     violations: list[str] = field(default_factory=list)
 
 
@@ -77,6 +81,9 @@ async def run(env: dict[str, str], tournament_id: int, match_ids: list[int], tok
         clients = [httpx.AsyncClient(base_url=s.http_url, headers={"Authorization": f"Token {token}"}, timeout=30)
                    for s in servers]  # fmt: skip
         scores = {match_id: [0, 0] for match_id in match_ids}
+        # The newest live score each match acknowledged (score_version, p1, p2), and the completed ones.
+        acknowledged: dict[int, tuple[int, int, int]] = {}
+        completed: set[int] = set()
         complete_chance = len(match_ids) / 2 / operations  # about half the matches end during the run
         done = 0
 
@@ -93,6 +100,12 @@ async def run(env: dict[str, str], tournament_id: int, match_ids: list[int], tok
                 response = await rng.choice(clients).post(f"/api/matches/{match_id}/{path}/", json=body)
                 if response.status_code in (200, 202):
                     report.accepted += 1
+                    if response.status_code == 200:
+                        completed.add(match_id)
+                    else:
+                        taken = response.json()
+                        taken = (taken["score_version"], taken["participant1_score"], taken["participant2_score"])
+                        acknowledged[match_id] = max(acknowledged.get(match_id, taken), taken)
                 elif response.status_code == 409:  # another writer completed it first
                     report.refused += 1
                 else:
@@ -104,6 +117,9 @@ async def run(env: dict[str, str], tournament_id: int, match_ids: list[int], tok
 
         started = time.monotonic()
         await asyncio.gather(*(writer(operations // writers) for _ in range(writers)))
+        expected = {match_id: score[1:] for match_id, score in acknowledged.items() if match_id not in completed}
+        report.violations.extend(await check_database(expected))
+        report.live_scores_checked = len(expected)
         # finish every match, so each stream ends with a match_completed to compare with the database
         for match_id in match_ids:
             s1, s2 = scores[match_id]
@@ -146,6 +162,29 @@ def check(frames: list[dict], match_id: int, final: tuple[int, int, int]) -> lis
     if (data["participant1_score"], data["participant2_score"], data["winner_id"]) != final:
         problems.append(f"match {match_id}: completed with {data}, database has {final}")
     return problems
+
+
+async def check_database(expected: dict[int, tuple[int, int]], timeout: float = 30) -> list[str]:
+    """Nothing acknowledged is lost: the database comes to hold each live match's last acknowledged
+    score (within a save interval and a sweep; a killed worker's save is the sweep's)."""
+    from asgiref.sync import sync_to_async
+
+    from tournaments.models import Match
+
+    def stored() -> dict[int, tuple[int, int]]:
+        rows = Match.objects.filter(pk__in=expected).values_list("id", "participant1_score", "participant2_score")
+        return {match_id: (p1, p2) for match_id, p1, p2 in rows}
+
+    try:
+        await until(sync_to_async(stored), expected, timeout=timeout, what="the database's live scores")
+    except AssertionError:
+        held = await sync_to_async(stored)()
+        return [
+            f"match {match_id}: the database holds {held.get(match_id)}, the last acknowledged score is {score}"
+            for match_id, score in expected.items()
+            if held.get(match_id) != score
+        ]
+    return []
 
 
 def check_batches(batches: list[tuple[float, list[int]]], window_s: float) -> list[str]:

@@ -10,7 +10,7 @@ from tests.harness import factories
 from tournaments import errors, services
 from tournaments.models import Dispute, Match, Tournament
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)  # realtime state follows commits
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from tests.harness import factories
 from tournaments import services
 from tournaments.models import Dispute, Match, Participant, Tournament, TournamentRole
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)  # realtime state follows commits
 
 PARTS = ("organizer", "referee", "participant", "stranger", "anonymous")
 

@@ -84,21 +84,17 @@ class Client:
 
 
 def score(match_id: int, sequence: int, points: int) -> Published:
-    frame = template(
-        Event.SCORE_UPDATED,
-        {"match_id": match_id, "tournament_id": TOURNAMENT, "score_version": points, "participant1_score": points,
-         "participant2_score": 0},
-    )  # fmt: skip
-    return Published(f"m:{match_id}", sequence, frame.render(sequence), latest_only=True, scored=True)
+    frame = template(Event.SCORE_UPDATED, {"match_id": match_id, "tournament_id": TOURNAMENT})
+    return Published(
+        f"m:{match_id}", sequence, frame.render(sequence, (points, 0, points)), latest_only=True, scored=True
+    )
 
 
 def completed(match_id: int, sequence: int, points: int) -> Published:
     frame = template(
-        Event.MATCH_COMPLETED,
-        {"match_id": match_id, "tournament_id": TOURNAMENT, "version": 2, "score_version": points,
-         "participant1_score": points, "participant2_score": 0, "winner_id": 7},
-    )  # fmt: skip
-    return Published(f"m:{match_id}", sequence, frame.render(sequence), scored=True)
+        Event.MATCH_COMPLETED, {"match_id": match_id, "tournament_id": TOURNAMENT, "version": 2, "winner_id": 7}
+    )
+    return Published(f"m:{match_id}", sequence, frame.render(sequence, (points, 0, points)), scored=True)
 
 
 def dispute(match_id: int, sequence: int) -> Published:

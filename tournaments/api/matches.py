@@ -37,6 +37,8 @@ class StartMatch(APIView):
 
 
 class PostScore(APIView):
+    """The hot path: Redis checks the caller's role and the match's state (services/live_scores.py)."""
+
     permission_classes = [IsAuthenticated]
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "score"
@@ -44,9 +46,8 @@ class PostScore(APIView):
     @extend_schema(request=ScoreInput, responses={202: ScoreOutput})
     def post(self, request, match_id: int):
         scores = valid(ScoreInput, request)
-        match_for_officials(request, match_id)
-        match = services.update_score(match_id=match_id, **scores)
-        return Response(ScoreOutput(match).data, status=status.HTTP_202_ACCEPTED)
+        score = services.update_score(match_id=match_id, by=request.user, **scores)
+        return Response(ScoreOutput(score).data, status=status.HTTP_202_ACCEPTED)
 
 
 class AdjustScore(APIView):
@@ -59,13 +60,13 @@ class AdjustScore(APIView):
     @extend_schema(request=ScoreAdjustmentInput, responses={200: ScoreOutput})
     def post(self, request, match_id: int):
         data = valid(ScoreAdjustmentInput, request)
-        match_for_officials(request, match_id)
-        match = services.adjust_score(
+        score = services.adjust_score(
             match_id=match_id,
             participant1_delta=data.get("participant1", 0),
             participant2_delta=data.get("participant2", 0),
+            by=request.user,
         )
-        return Response(ScoreOutput(match).data)
+        return Response(ScoreOutput(score).data)
 
 
 class CompleteMatch(APIView):

@@ -79,13 +79,14 @@ class MatchStateOutput(serializers.Serializer):
 
 
 class ScoreOutput(serializers.Serializer):
-    match_id = serializers.IntegerField(source="id")
+    match_id = serializers.IntegerField()
     participant1_score = serializers.IntegerField()
     participant2_score = serializers.IntegerField()
     score_version = serializers.IntegerField(help_text="Score writes so far: the newer of two scores has the higher.")
 
 
 class ResultOutput(ScoreOutput):
+    match_id = serializers.IntegerField(source="id")
     winner_id = serializers.IntegerField(allow_null=True)
 
 

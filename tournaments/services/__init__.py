@@ -5,12 +5,14 @@ through `realtime.broadcast` (which publishes only after the transaction commits
 what the rules refuse with a `tournaments.errors` exception, having changed nothing.
 
 - `tournaments`: tournaments, participants, roles, the bracket;
-- `matches`: start, live score, completion and what a result carries forward;
+- `live_scores`: live scores, Redis first (one round trip; the database about once a second);
+- `matches`: start, completion and what a result carries forward;
 - `disputes`: who may dispute what, and resolving (keeping or correcting a result).
 """
 
 from .disputes import open_dispute, resolve_dispute
-from .matches import adjust_score, complete_match, start_match, update_score
+from .live_scores import adjust_score, update_score
+from .matches import complete_match, start_match
 from .tournaments import (
     add_participants,
     allow_to_create_tournaments,

@@ -19,15 +19,8 @@ from .. import selectors
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..models import Dispute, Match, Tournament, TournamentRole
 from ._rows import bump_version, locked_match, locked_tournament, locked_tournament_and_match, tournament_of
-from .matches import (
-    announce_score,
-    carry_result_forward,
-    check_scores,
-    locked_next_match,
-    save_and_refresh,
-    set_scores,
-    winner_of,
-)
+from .live_scores import check_scores
+from .matches import carry_result_forward, locked_next_match, save_and_refresh, score_of, winner_of, write_scores
 
 OFFICIALS = (TournamentRole.Role.ORGANIZER, TournamentRole.Role.REFEREE)
 
@@ -49,6 +42,7 @@ def open_dispute(*, match_id: int, opened_by: AbstractBaseUser, reason: str) -> 
             version=match.version,
             dispute_id=dispute.id,
             reason=reason,
+            score=score_of(match),
         )
     return dispute
 
@@ -115,15 +109,12 @@ def resolve_dispute(
             match_id=match.id,
             tournament_id=match.tournament_id,
             version=match.version,
-            score_version=match.score_version,
             dispute_id=dispute.id,
             state=match.state,
-            participant1_score=match.participant1_score,
-            participant2_score=match.participant2_score,
             winner_id=match.winner_id,
-        )
-        if match.state == Match.State.LIVE and correction is not None:
-            announce_score(match)  # the live stream continues from the corrected score
+            corrected=score_of(match) if correction is not None else None,
+            known_score=score_of(match),
+        )  # a live match's stream goes on from the (corrected) score
     return dispute
 
 
@@ -153,7 +144,7 @@ def _correct_result(match: Match, participant1_score: int, participant2_score: i
     previous_winner_id = match.winner_id
     if match.is_over:
         match.winner_id = winner_of(match, participant1_score, participant2_score)
-    set_scores(match, participant1_score, participant2_score)
+    write_scores(match, participant1_score, participant2_score)
     bump_version(match)
     save_and_refresh(match)
     if match.winner_id != previous_winner_id:

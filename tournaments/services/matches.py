@@ -1,4 +1,4 @@
-"""Matches: start, live score, completion, and what a result carries forward in the bracket."""
+"""Matches: start, completion, and what a result carries forward in the bracket (live scores: live_scores.py)."""
 
 from __future__ import annotations
 
@@ -10,38 +10,33 @@ from realtime import broadcast
 
 from .. import bracket
 from ..errors import Conflict, Invalid
-from ..models import MAX_SCORE, Match, Tournament
-from ._rows import bracket_data, bump_version, locked_match, locked_tournament, locked_tournament_and_match
-
-
-def check_scores(participant1_score: int, participant2_score: int) -> None:
-    for score in (participant1_score, participant2_score):
-        if isinstance(score, bool) or not isinstance(score, int) or not 0 <= score <= MAX_SCORE:
-            raise Invalid(f"Scores must be whole numbers from 0 to {MAX_SCORE}.")
-
-
-def set_scores(match: Match, participant1_score: int, participant2_score: int) -> None:
-    """New scores; every score write bumps the version realtime uses to keep the newest one."""
-    match.participant1_score = participant1_score
-    match.participant2_score = participant2_score
-    match.score_version = F("score_version") + 1
+from ..models import Match, Tournament
+from ._rows import bracket_data, bump_version, locked_tournament, locked_tournament_and_match
+from .live_scores import check_scores
 
 
 def save_and_refresh(match: Match, *fields: str) -> None:
-    """Save (all fields, or `fields`) and read back the counters the database incremented."""
+    """Save (all fields, or `fields`) and read back the counter the database incremented."""
     match.save(update_fields=list(fields) or None)
-    match.refresh_from_db(fields=["score_version", "version"])
+    match.refresh_from_db(fields=["version"])
 
 
-def announce_score(match: Match) -> None:
-    """Tell spectators a live match's (saved, refreshed) score: coalesced, after commit."""
-    broadcast.score_changed(
-        match_id=match.id,
-        tournament_id=match.tournament_id,
-        version=match.score_version,
-        participant1_score=match.participant1_score,
-        participant2_score=match.participant2_score,
-    )
+def score_of(match: Match) -> tuple[int, int, int]:
+    """(p1, p2, score_version) as the database holds them (live scores may be a save interval ahead)."""
+    return match.participant1_score, match.participant2_score, match.score_version
+
+
+def write_scores(match: Match, participant1_score: int, participant2_score: int, *, closing: bool = False) -> int:
+    """Scores this transaction writes (a result or a correction), with a score version reserved in
+    Redis so they are newer than every live score taken before; returns it. `closing`: the match is
+    being completed, so Redis takes no live score after this one."""
+    match.score_version = broadcast.reserve_score_version(
+        match_id=match.id, tournament_id=match.tournament_id, floor=match.score_version,
+        version=match.version, closing=closing,
+    )  # fmt: skip
+    match.participant1_score = participant1_score
+    match.participant2_score = participant2_score
+    return match.score_version
 
 
 def winner_of(match: Match, participant1_score: int, participant2_score: int) -> int:
@@ -74,70 +69,39 @@ def start_match(*, match_id: int) -> Match:
             version=match.version,
             participant1_id=match.participant1_id,
             participant2_id=match.participant2_id,
+            score=score_of(match),
         )
-    return match
-
-
-def update_score(*, match_id: int, participant1_score: int, participant2_score: int) -> Match:
-    """Record a live score. Spectators receive it coalesced (at most once per window)."""
-    check_scores(participant1_score, participant2_score)
-    with transaction.atomic():
-        match = locked_match(match_id)
-        if match.state != Match.State.LIVE:
-            raise Conflict(f"Scores can only be posted to a live match; this one is {match.state}.")
-        set_scores(match, participant1_score, participant2_score)
-        save_and_refresh(match, "participant1_score", "participant2_score", "score_version")
-        announce_score(match)
-    return match
-
-
-MAX_ADJUSTMENT = 100
-
-
-def adjust_score(*, match_id: int, participant1_delta: int = 0, participant2_delta: int = 0) -> Match:
-    """Add to a live score (never below 0), under the row lock: what a referee's +/− taps send, so
-    two referees tapping at once both count (absolute posts would overwrite each other)."""
-    for delta in (participant1_delta, participant2_delta):
-        if isinstance(delta, bool) or not isinstance(delta, int) or abs(delta) > MAX_ADJUSTMENT:
-            raise Invalid(f"Adjustments are whole numbers from -{MAX_ADJUSTMENT} to {MAX_ADJUSTMENT}.")
-    with transaction.atomic():
-        match = locked_match(match_id)
-        if match.state != Match.State.LIVE:
-            raise Conflict(f"Scores can only be posted to a live match; this one is {match.state}.")
-        new_scores = (
-            min(MAX_SCORE, max(0, match.participant1_score + participant1_delta)),
-            min(MAX_SCORE, max(0, match.participant2_score + participant2_delta)),
-        )
-        set_scores(match, *new_scores)
-        save_and_refresh(match, "participant1_score", "participant2_score", "score_version")
-        announce_score(match)
     return match
 
 
 def complete_match(*, match_id: int, participant1_score: int, participant2_score: int) -> Match:
     """Final score and winner; the winner advances; the final completes the tournament."""
     check_scores(participant1_score, participant2_score)
-    with transaction.atomic():
-        _, match = locked_tournament_and_match(match_id)
-        if match.state != Match.State.LIVE:
-            raise Conflict(f"Only a live match can be completed; this one is {match.state}.")
-        winner_id = winner_of(match, participant1_score, participant2_score)
-        set_scores(match, participant1_score, participant2_score)
-        match.state = Match.State.COMPLETED
-        match.winner_id = winner_id
-        match.completed_at = timezone.now()
-        bump_version(match)
-        save_and_refresh(match)
-        broadcast.match_completed(
-            match_id=match.id,
-            tournament_id=match.tournament_id,
-            version=match.version,
-            score_version=match.score_version,
-            participant1_score=participant1_score,
-            participant2_score=participant2_score,
-            winner_id=winner_id,
-        )
-        carry_result_forward(match)
+    reserved = None
+    try:
+        with transaction.atomic():
+            _, match = locked_tournament_and_match(match_id)
+            if match.state != Match.State.LIVE:
+                raise Conflict(f"Only a live match can be completed; this one is {match.state}.")
+            winner_id = winner_of(match, participant1_score, participant2_score)
+            reserved = write_scores(match, participant1_score, participant2_score, closing=True)
+            match.state = Match.State.COMPLETED
+            match.winner_id = winner_id
+            match.completed_at = timezone.now()
+            bump_version(match)
+            save_and_refresh(match)
+            broadcast.match_completed(
+                match_id=match.id,
+                tournament_id=match.tournament_id,
+                version=match.version,
+                score=score_of(match),
+                winner_id=winner_id,
+            )
+            carry_result_forward(match)
+    except BaseException:
+        if reserved is not None:  # Redis shut the match's gate for this completion: open it again
+            broadcast.reopen_after_failed_completion(match_id=match_id, score_version=reserved)
+        raise
     return match
 
 

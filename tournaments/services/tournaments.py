@@ -56,6 +56,7 @@ def create_tournament(
     with transaction.atomic():
         tournament = Tournament.objects.create(name=name, game=game, visibility=visibility, format=format)
         TournamentRole.objects.create(tournament=tournament, user=organizer, role=TournamentRole.Role.ORGANIZER)
+        broadcast.officials_changed(tournament_id=tournament.id)
         _add(tournament, [NewParticipant(name=participant_name) for participant_name in participant_names])
     return tournament
 
@@ -253,6 +254,7 @@ def grant_role(*, tournament_id: int, username: str, role: str) -> TournamentRol
         tournament = locked_tournament(tournament_id)
         user = _user_by_username(username)
         granted, _ = TournamentRole.objects.get_or_create(tournament=tournament, user=user, role=role)
+        broadcast.officials_changed(tournament_id=tournament.id)
     return granted
 
 
@@ -269,5 +271,6 @@ def revoke_role(*, tournament_id: int, username: str, role: str | None = None) -
         if not organizers.exclude(pk__in=roles.values("pk")).exists():
             raise Conflict("A tournament always keeps one organizer: name another one first.", field="username")
         roles.delete()
+        broadcast.officials_changed(tournament_id=tournament.id)
         if not tournament.is_public:
             _announce_tournament(tournament)  # a former official may no longer watch

@@ -1,11 +1,14 @@
 -- publish(state_key, target, head, tail, score, latest_only) -> sequence
 --
 -- The one way a frame leaves Redis. Assigns the next sequence of `state_key` (the match's or the
--- tournament's hash), renders the frame `head .. sequence .. tail`, PUBLISHes it to the rooms'
--- channel-layer channels and appends it to the tournament's history, all in the calling script:
--- Redis runs one script at a time, so the order of sequences is the order of publishes.
--- `score` ("p1:p2:score_version", or '' for a frame without one) becomes the match's published
--- score: what every client displays at that sequence, and what snapshots must agree with.
+-- tournament's hash), renders the frame, PUBLISHes it to the rooms' channel-layer channels and
+-- appends it to the tournament's history, all in the calling script: Redis runs one script at a
+-- time, so the order of sequences is the order of publishes.
+--
+-- The frame is `head .. sequence .. score_fields .. tail`. `score` is nil for a frame without a
+-- score, else {p1, p2, score_version}: the fields are rendered here (score versions are assigned in
+-- Redis), and the score becomes the match's published score ("p1:p2:score_version"): what every
+-- client displays at that sequence, what snapshots show and what the database is brought up to.
 --
 -- `target` is read_target(json, tournament_key, history_key): where the stream's frames go.
 --   json = {"stream": "m:5", "rooms": [[group, pub/sub channel], ...], "ttl": s,
@@ -21,14 +24,19 @@ end
 
 local function publish(state_key, target, head, tail, score, latest_only)
   local sequence = redis.call('HINCRBY', state_key, 'seq', 1)
-  local frame = head .. sequence .. tail
-  if score ~= '' then redis.call('HSET', state_key, 'published_score', score) end
+  local fields = ''
+  if score then
+    fields = ',"score_version":' .. score[3] .. ',"participant1_score":' .. score[1]
+      .. ',"participant2_score":' .. score[2]
+    redis.call('HSET', state_key, 'published_score', score[1] .. ':' .. score[2] .. ':' .. score[3])
+  end
+  local frame = head .. sequence .. fields .. tail
   -- The channels-redis pub/sub layer's message for each room (realtime.store.keys.FRAME_MESSAGE_TYPE):
   -- one per room, naming its group, because a process's one channel is in the groups of all its rooms.
   for _, room in ipairs(target.rooms) do
     redis.call('PUBLISH', room[2], cjson.encode({
       type = 'realtime.frame', group = room[1], stream = target.stream, sequence = sequence, frame = frame,
-      recheck = target.recheck, latest = latest_only or nil, scored = (score ~= '') or nil,
+      recheck = target.recheck, latest = latest_only or nil, scored = (score ~= nil) or nil,
     }))
   end
   -- The epoch is set once and lives as long as the state: a new one means the state was lost.
