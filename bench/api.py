@@ -445,8 +445,8 @@ def start_stack(kind: str, options) -> Stack:
         "WEB_CONCURRENCY": "1",
         "PYTHONUNBUFFERED": "1",
     }
-    if options.conn_max_age is not None:
-        env["DATABASE_CONN_MAX_AGE"] = str(options.conn_max_age)
+    if options.pool_size is not None:
+        env["DATABASE_POOL_SIZE"] = str(options.pool_size)
     db = Database(kind, location)
     EXIT.callback(db.close)
     stack = Stack(kind, env, db, postgres_pid=postgres_pid)
@@ -549,15 +549,64 @@ def closed_phase(clients: Clients, stack: Stack | None, kind: str, port: int, se
     start = clients.start(commands)
     sleep_until(start + WARMUP_S)
     before = cpu_of()
+    profiler = start_profiler(stack, kind, seconds) if options.profile and stack else None
     sleep_until(start + WARMUP_S + seconds)
     after = cpu_of()
     result = merge(clients.results(len(clients), REQUEST_TIMEOUT_S + 30))
+    if profiler:
+        result["profile"] = profile_summary(*profiler)
     result.update(system=kind, seconds=seconds, load_average=round(load, 2), cpu_s=cpu_delta(before, after))
     result["requests_per_s"] = round(result["completed"] / seconds, 1)
     done = max(result["completed"], 1)
     result["server_cpu_us_per_request"] = round(result["cpu_s"].get("web", 0.0) / done * 1e6, 1)
     result["client_cpu_us_per_request"] = round(result["client_cpu_s"] / done * 1e6, 1)
     return result
+
+
+# Where a request's server time goes, by the outermost frame of each kind on a sampled stack
+# (py-spy --format raw: one line per distinct stack, "frame;frame;... count"; a frame is
+# "function (file:line)"). Checked in this order; the first match names the sample.
+PROFILE_PARTS = (
+    ("token authentication (database)", "authentication.py"),
+    ("throttle (cache)", "throttling.py"),
+    ("score submit (Redis)", "coalescing.py"),
+    ("flush enqueue (Celery)", "apply_async"),
+    ("JSON parse and validation", "serializers.py"),
+    ("response rendering", "renderers.py"),
+    ("middleware and Django handler", "django/"),
+    ("uvicorn and asyncio", "uvicorn/"),
+)
+
+
+def start_profiler(stack: Stack, kind: str, seconds: float) -> tuple[subprocess.Popen, Path]:
+    """py-spy recording the web process for the counted window (`--profile`; needs py-spy installed)."""
+    out = LOGS / f"profile-{stack.kind}-{kind}.txt"
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    args = [spy, "record", "--pid", str(stack.web.pid), "--subprocesses", "--duration", str(max(1, int(seconds))),
+            "--rate", "250", "--format", "raw", "--output", str(out), "--nonblocking"]  # fmt: skip
+    return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), out
+
+
+def profile_summary(profiler: subprocess.Popen, out: Path) -> dict:
+    """Share of the web process's sampled stacks in each of PROFILE_PARTS (active samples only)."""
+    try:
+        profiler.wait(30)
+        lines = out.read_text().splitlines()
+    except (subprocess.TimeoutExpired, OSError) as error:
+        profiler.kill()
+        return {"error": f"py-spy: {error}"}
+    shares: dict[str, int] = {}
+    total = 0
+    for line in lines:
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        total += int(count)
+        part = next((name for name, marker in PROFILE_PARTS if marker in stack), "other (threads, waiting)")
+        shares[part] = shares.get(part, 0) + int(count)
+    return {"samples": total, "file": str(out),
+            "shares": {name: round(100 * n / total, 1) for name, n in sorted(shares.items(), key=lambda i: -i[1])}
+            if total else {}}  # fmt: skip
 
 
 def quiet_seconds() -> float:
@@ -668,6 +717,8 @@ def run_database(kind: str, clients: Clients, options, redis) -> DatabaseRun:
                   f"({result['server_cpu_us_per_request']} µs/req), clients "
                   f"{result['client_cpu_us_per_request']} µs/req, load {result['load_average']}",
                   flush=True)  # fmt: skip
+            if "profile" in result:
+                print(f"[{kind}] {system} profile: {result['profile']}", flush=True)
         run.writes = writes_phase(clients, stack, redis, options.quiet_seconds)
         w = run.writes
         print(f"[{kind}] writes: {w['posted']} score posts answered 2xx ({w['rate_per_s']}/s of "
@@ -806,7 +857,7 @@ def report(runs: list[DatabaseRun], ceiling: dict | None, options, header: dict)
         f"`SCORE_THROTTLE_RATE={THROTTLE_RATE}` (it runs, never refuses). Latency: request written → "
         "response read, 10 µs buckets. Throughput and latency count 2xx answers only (an error answer is "
         "no throughput); non-2xx are counted apart. CPU: seconds over the counted window, per 2xx answer. "
-        f"`DATABASE_CONN_MAX_AGE`: {header['conn_max_age']}.",
+        f"PostgreSQL connection pool per process (`DATABASE_POOL_SIZE`): {header['pool_size']}.",
         "",
         "## Throughput",
         "",
@@ -897,10 +948,9 @@ def report(runs: list[DatabaseRun], ceiling: dict | None, options, header: dict)
             lines += [
                 "",
                 f"**{run.kind}: PostgreSQL refused connections** ({run.too_many_clients} 'too many clients' lines in "
-                "the web server's log; the 503s above): under ASGI, Django runs each request's sync code in a "
-                "thread of its own and opens a database connection per thread, which `DATABASE_CONN_MAX_AGE` > 0 "
-                "then keeps open, up to PostgreSQL's max_connections (100 here). Those 503s are that, not the "
-                "score path; `--conn-max-age 0` measures without it.",
+                "the web server's log; the 503s above): more connections were opened than PostgreSQL's "
+                "max_connections (100 here). Under ASGI each request's sync code runs in a thread of its own, "
+                "so connections kept per thread leak; the project keeps none and pools them per process.",
             ]
     lines += [
         "",
@@ -922,8 +972,10 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8, help="keep-alive connections per client process")
     parser.add_argument("--quiet-seconds", type=float, default=quiet_seconds(),
                         help="the match-row count is settled once unchanged for this long")  # fmt: skip
-    parser.add_argument("--conn-max-age", type=int, default=None,
-                        help="DATABASE_CONN_MAX_AGE of the stack (default: as the environment says)")  # fmt: skip
+    parser.add_argument("--pool-size", type=int, default=None,
+                        help="DATABASE_POOL_SIZE of the stack (0: no pool)")  # fmt: skip
+    parser.add_argument("--profile", action="store_true",
+                        help="record the web process with py-spy while measured")  # fmt: skip
     parser.add_argument("--budget-seconds", type=float, default=280, help="the whole run, at most")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks" / "api.md")
     options = parser.parse_args()
@@ -955,9 +1007,9 @@ def main() -> None:
     signal.alarm(max(1, int(options.budget_seconds)))
     began = time.monotonic()
     redis = redis_py.Redis.from_url(url)
-    conn_max_age = options.conn_max_age if options.conn_max_age is not None else os.environ.get("DATABASE_CONN_MAX_AGE")
+    pool_size = options.pool_size if options.pool_size is not None else os.environ.get("DATABASE_POOL_SIZE")
     header = {
-        "conn_max_age": f"{conn_max_age} s" if conn_max_age is not None else "unset (the project's default)",
+        "pool_size": pool_size if pool_size is not None else "unset (the project's default, 10)",
         "date": datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
         "machine": machine(),
         "redis": redis_version(redis),
@@ -1002,6 +1054,8 @@ def main() -> None:
                 or (r.writes and (r.writes["non_2xx"] or r.writes["errors"]))]  # fmt: skip
     if troubled:
         print(f"servers' logs kept in {LOGS} (failed runs, non-2xx answers or connection errors)")
+    elif options.profile:
+        print(f"servers' logs and py-spy profiles (raw stacks) kept in {LOGS}")
     else:
         shutil.rmtree(LOGS, ignore_errors=True)
     checks = targets(runs)

@@ -129,18 +129,27 @@ TEMPLATES = [
     },
 ]
 
+# No persistent connections: under ASGI each request's sync code runs in a thread of its own, and a
+# connection kept per thread is a connection leaked per thread (PostgreSQL: "too many clients").
+# PostgreSQL gets a pool per process instead (psycopg_pool, DATABASE_POOL_SIZE connections at most).
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{DATA_DIR / 'db.sqlite3'}"),
-        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+        conn_max_age=0,
         conn_health_checks=True,
     )
 }
+DATABASE_POOL_SIZE = int(os.environ.get("DATABASE_POOL_SIZE", "10"))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABASE_POOL_SIZE > 0:
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": DATABASE_POOL_SIZE,
+        "timeout": 10,  # waiting longer for a free connection: 503 (OperationalError), retry later
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several processes (web, worker, tests' live servers) share the file: wait for locks
     # instead of failing, and give the test database a file so other processes can open it.
     DATA_DIR.mkdir(parents=True, exist_ok=True)
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_PATH", str(DATA_DIR / "test-db.sqlite3"))}
 
@@ -167,7 +176,7 @@ REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6390/0")
 # Shared by every process, so API throttling counts a token's requests across all web processes.
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "project.cache.SharedPoolRedisCache",  # one connection pool per process
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "cache",
     }
@@ -232,8 +241,9 @@ CELERY_BEAT_SCHEDULE = {
 REALTIME_STATE_TTL_S = int(os.environ.get("REALTIME_STATE_TTL_S", str(7 * 24 * 3600)))
 # Live scores are taken in Redis first (docs/architecture.md "The path of one score update"): the
 # flush that publishes a window's score writes it to the database at most once per save interval
-# per match (the sweep saves what a stopped stream left), through the domain's saver.
-REALTIME_SAVE_INTERVAL_MS = int(os.environ.get("REALTIME_SAVE_INTERVAL_MS", "1000"))
+# per match (a save task at the interval's end; the sweep for what a dead worker left), through the
+# domain's saver. The database lags live scores by up to this much; losing Redis loses at most this.
+REALTIME_SAVE_INTERVAL_MS = int(os.environ.get("REALTIME_SAVE_INTERVAL_MS", "2000"))
 REALTIME_SCORE_SAVER = "tournaments.services.live_scores.save_published_scores"
 # Redis answers "is this match live, is this user an official" from what the services told it; a
 # change whose announcement was lost (Redis away at that moment) is read again from the database
@@ -259,7 +269,7 @@ REALTIME_MAX_CONNECTIONS_PER_ADDRESS = int(os.environ.get("REALTIME_MAX_CONNECTI
 # --- HTTP API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "tournaments.api.authentication.CachedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
@@ -277,6 +287,9 @@ REST_FRAMEWORK = {
         "dispute": os.environ.get("DISPUTE_THROTTLE_RATE", "20/hour"),
     },
 }
+# A valid API token's user is remembered per web process this long: a revoked token or a deactivated
+# user is refused at most this late (tournaments/api/authentication.py). 0: read it every request.
+API_TOKEN_CACHE_S = float(os.environ.get("API_TOKEN_CACHE_S", "10"))
 # A JSON body larger than this is refused (413) before it is parsed: the API's bodies are tiny.
 API_MAX_BODY_BYTES = int(os.environ.get("API_MAX_BODY_BYTES", str(64 * 1024)))
 SPECTACULAR_SETTINGS = {

@@ -115,3 +115,33 @@ async def test_a_flooding_client_does_not_hold_up_the_others(asgi_server, live_t
     assert flooder.close_code == 4429
     assert not bystander.closed.is_set()
     await bystander.close()
+
+
+async def test_a_flood_of_score_posts_for_one_match_never_delays_another_matchs_scores(asgi_server, live_tournament):
+    """Posts for one match coalesce into one flush per window, so a feed at full speed cannot queue
+    up work in front of a quiet match: its score reaches spectators while the flood goes on."""
+    flooded, quiet = await sync_to_async(
+        lambda: list(live_tournament.matches.filter(state="live").order_by("position")[:2])
+    )()
+    spectator = await Spectator.connect(asgi_server, f"ws/match/{quiet.id}/")
+    await spectator.wait_for(is_type("snapshot"))
+    stop = asyncio.Event()
+    posted = 0
+
+    def flood() -> None:
+        nonlocal posted
+        while not stop.is_set() and posted < 100_000:
+            posted += 1
+            services.update_score(match_id=flooded.id, participant1_score=posted % 1000, participant2_score=0)
+
+    flooding = asyncio.create_task(asyncio.to_thread(flood))
+    try:
+        while posted < 200:  # the flood is under way (polling a counter: nothing announces it)
+            await asyncio.sleep(0.01)
+        await sync_to_async(services.update_score)(match_id=quiet.id, participant1_score=3, participant2_score=1)
+        await spectator.wait_for(is_type("score_updated", participant1_score=3), timeout=10)
+        assert not flooding.done(), "the quiet match's score only arrived after the flood"
+    finally:
+        stop.set()
+        await flooding
+    await spectator.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.test import override_settings
 from hypothesis import HealthCheck, given, settings
@@ -300,32 +301,58 @@ def test_fuzzed_raw_bodies_of_any_depth_and_size_never_get_a_500(organizer, live
 
 
 def test_score_posts_are_throttled_per_token(organizer, live_match, monkeypatch):
-    from django.core.cache import cache
-    from rest_framework.throttling import ScopedRateThrottle
+    from tournaments.api.throttling import FeedRateThrottle
 
-    monkeypatch.setitem(ScopedRateThrottle.THROTTLE_RATES, "score", "3/min")
-    cache.delete(f"throttle_score_{organizer.pk}")
+    monkeypatch.setitem(FeedRateThrottle.THROTTLE_RATES, "score", "3/min")
+    clock = [60 * 1_000_000 + 15.0]  # 15 s into a minute: the counter's window (the cache is real)
+    monkeypatch.setattr(FeedRateThrottle, "timer", staticmethod(lambda: clock[0]))
     api = client_for(organizer)
-    codes = [
-        api.post(
-            f"/api/matches/{live_match.id}/score/", {"participant1_score": n, "participant2_score": 0}, format="json"
-        ).status_code
-        for n in range(5)
-    ]
-    assert codes == [202, 202, 202, 429, 429]
-    response = api.post(
-        f"/api/matches/{live_match.id}/score/", {"participant1_score": 9, "participant2_score": 0}, format="json"
-    )
+
+    def post(points: int):
+        body = {"participant1_score": points, "participant2_score": 0}
+        return api.post(f"/api/matches/{live_match.id}/score/", body, format="json")
+
+    assert [post(n).status_code for n in range(5)] == [202, 202, 202, 429, 429]
+    response = post(9)
     assert response.json()["error"]["code"] == "throttled"
+    assert response["Retry-After"] == "45"  # when the window ends
     flush_pending_batches(0)  # what was taken is published and saved: the last accepted score, not a throttled one
     assert Match.objects.get(pk=live_match.id).participant1_score == 2
+    clock[0] += 45  # the next window: a new budget
+    assert post(3).status_code == 202
     # another organizer's token has its own budget
     other = get_user_model().objects.create_user(username="co-organizer")
     live_match.tournament.roles.create(user=other, role="organizer")
-    cache.delete(f"throttle_score_{other.pk}")
     assert (
         client_for(other)
         .post(f"/api/matches/{live_match.id}/score/", {"participant1_score": 3, "participant2_score": 0}, format="json")
         .status_code
         == 202
     )
+
+
+def test_a_live_score_post_reads_nothing_from_the_database_once_its_caller_and_match_are_known(organizer, live_match):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    api = client_for(organizer)
+    path, body = f"/api/matches/{live_match.id}/score/", {"participant1_score": 1, "participant2_score": 0}
+    assert api.post(path, body, format="json").status_code == 202  # learns the token, the officials, the gate
+    with CaptureQueriesContext(connection) as queries:
+        for points in range(2, 12):
+            assert api.post(path, {**body, "participant1_score": points}, format="json").status_code == 202
+    assert [query["sql"] for query in queries] == []
+
+
+def test_a_revoked_token_is_refused_once_its_cached_time_is_over(organizer, live_match, monkeypatch):
+    from tournaments.api import authentication
+
+    now = [1000.0]
+    monkeypatch.setattr(authentication, "_now", lambda: now[0])
+    api = client_for(organizer)
+    path, body = f"/api/matches/{live_match.id}/score/", {"participant1_score": 1, "participant2_score": 0}
+    assert api.post(path, body, format="json").status_code == 202
+    Token.objects.filter(user=organizer).delete()
+    now[0] += django_settings.API_TOKEN_CACHE_S + 0.1
+    response = api.post(path, body, format="json")
+    assert response.status_code == 401 and response.json()["error"]["code"] == "authentication_failed"

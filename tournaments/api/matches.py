@@ -24,6 +24,7 @@ from .serializers import (
     ScoreOutput,
     valid,
 )
+from .throttling import FeedRateThrottle
 
 
 class StartMatch(APIView):
@@ -40,7 +41,7 @@ class PostScore(APIView):
     """The hot path: Redis checks the caller's role and the match's state (services/live_scores.py)."""
 
     permission_classes = [IsAuthenticated]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [FeedRateThrottle]
     throttle_scope = "score"
 
     @extend_schema(request=ScoreInput, responses={202: ScoreOutput})
@@ -54,7 +55,7 @@ class AdjustScore(APIView):
     """+/− taps: relative, so concurrent referees both count (a retry of a lost answer counts twice)."""
 
     permission_classes = [IsAuthenticated]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [FeedRateThrottle]
     throttle_scope = "score"
 
     @extend_schema(request=ScoreAdjustmentInput, responses={200: ScoreOutput})
