@@ -49,8 +49,9 @@ bench-load: venv
 
 ## chaos: the long multi-process chaos run of docs/operations.md (OPS operations, default 5000).
 OPS ?= 5000
+DATABASE ?= sqlite
 chaos: venv
-	$(BIN)/python -m project.localredis --port 0 -- $(BIN)/python -m tests.harness.topology --ops $(OPS)
+	$(BIN)/python -m project.localredis --port 0 -- $(BIN)/python -m tests.harness.topology --ops $(OPS) --database $(DATABASE)
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache

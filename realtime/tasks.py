@@ -38,7 +38,10 @@ def save_scores(rows: list[tuple[int, int, tuple[int, int, int]]]) -> None:
 
 def _save(match_id: int, tournament_id: int, save: coalescing.Save) -> None:
     if save.now is not None:
-        save_scores([(match_id, tournament_id, save.now)])
+        try:
+            save_scores([(match_id, tournament_id, save.now)])
+        except Exception:  # the database is down, say: the score stays unsaved, and the sweep retries it
+            logger.exception("saving the score of match %s failed; the sweep will retry", match_id)
     elif save.in_ms:
         save_match.apply_async((match_id, tournament_id, save.task), countdown=save.in_ms / 1000)
 

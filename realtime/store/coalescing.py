@@ -222,6 +222,17 @@ def _score_args(match_id: int, tournament_id: int) -> list[str]:
     return [score.head, score.tail]
 
 
+def _match_frame_args(match_id: int, tournament_id: int, frame: FrameTemplate) -> list[str]:
+    """The ARGV a script that publishes `frame` after the match's pending score starts with."""
+    return [
+        keys.pending_member(match_id, tournament_id),
+        _match_target(match_id, tournament_id),
+        frame.head,
+        frame.tail,
+        *_score_args(match_id, tournament_id),
+    ]
+
+
 def flush(match_id: int, tournament_id: int, token: int | None) -> Flushed:
     """Publish the match's pending score if `token` is current (None: whatever is pending)."""
     reply = script("flush")(
@@ -279,15 +290,7 @@ def complete(
     its reserved version); close the match to updates."""
     published = script("complete")(
         keys=_match_keys(match_id, tournament_id),
-        args=[
-            keys.pending_member(match_id, tournament_id),
-            _match_target(match_id, tournament_id),
-            frame.head,
-            frame.tail,
-            *_score_args(match_id, tournament_id),
-            *score,
-            state_version,
-        ],
+        args=[*_match_frame_args(match_id, tournament_id, frame), *score, state_version],
     )
     return [int(sequence) for sequence in published]
 
@@ -318,11 +321,7 @@ def emit_match_event(
     published = script("match_event")(
         keys=_match_keys(match_id, tournament_id),
         args=[
-            keys.pending_member(match_id, tournament_id),
-            _match_target(match_id, tournament_id),
-            frame.head,
-            frame.tail,
-            *_score_args(match_id, tournament_id),
+            *_match_frame_args(match_id, tournament_id, frame),
             mode,
             *carried,
             gate.state if gate else "",

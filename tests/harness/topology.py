@@ -5,6 +5,7 @@ database must come to hold the last acknowledged live score of every match still
 202 by score version), within a save interval and a sweep.
 
     make chaos OPS=5000            # the long run, on a fresh database (docs/operations.md)
+    make chaos DATABASE=postgres   # the same on a fresh PostgreSQL (the pgserver wheel), row locks and all
     (tests/e2e/test_topology.py runs a short one in the suite)
 
 Prints a JSON report; `violations` must be empty.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import json
 import logging
 import os
@@ -203,11 +205,22 @@ def main() -> None:
     parser.add_argument("--ops", type=int, default=5000)
     parser.add_argument("--writers", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
     options = parser.parse_args()
     if not os.environ.get("REDIS_URL"):
         sys.exit("REDIS_URL is not set: run it with `make chaos`")
     work = Path(tempfile.mkdtemp(prefix="chaos-"))
-    os.environ["DATABASE_URL"] = f"sqlite:///{work / 'chaos.sqlite3'}"
+    if options.database == "postgres":
+        import urllib.parse
+
+        import pgserver
+
+        logging.getLogger("pgserver").setLevel(logging.WARNING)
+        server = pgserver.get_server(work / "pg", cleanup_mode="stop")
+        atexit.register(server.cleanup)
+        os.environ["DATABASE_URL"] = f"postgres://postgres@{urllib.parse.quote(str(work / 'pg'), safe='')}/postgres"
+    else:
+        os.environ["DATABASE_URL"] = f"sqlite:///{work / 'chaos.sqlite3'}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
     import django
     from django.core.management import call_command
@@ -218,7 +231,7 @@ def main() -> None:
     tournament_id, match_ids, token = create_tournament()
     report = asyncio.run(run(dict(os.environ), tournament_id, match_ids, token, options.ops, options.writers,
                              options.seed, work))  # fmt: skip
-    print(json.dumps(asdict(report), indent=2))
+    print(json.dumps({"database": options.database, **asdict(report)}, indent=2))
     sys.exit(1 if report.violations else 0)
 
 
