@@ -23,18 +23,20 @@ from django.db import transaction
 from .events import TOURNAMENT_EVENTS, Event, template
 from .live_fields import add_live_fields
 from .store import coalescing
-from .store.coalescing import Gate, Submitted
+from .store.coalescing import Gate, Reservation, Submitted
 from .tasks import flush_match
 
 __all__ = [
+    "Reservation",
     "Submitted",
     "add_live_fields",
     "bracket_generated",
     "bracket_updated",
+    "concluded",
     "dispute_created",
     "dispute_resolved",
     "forget_officials",
-    "match_completed",
+    "match_reopened",
     "match_started",
     "officials_changed",
     "participants_updated",
@@ -44,6 +46,7 @@ __all__ = [
     "reserve_score_version",
     "submit_live_score",
     "tournament_completed",
+    "tournament_reopened",
     "tournament_updated",
 ]
 
@@ -59,10 +62,12 @@ def submit_live_score(
     user_id: int | None,
     add: bool = False,
     max_score: int,
+    game: int | None = None,
 ) -> Submitted:
     """Take a live score (or, with `add`, add to the live one); spectators get it coalesced, at most
     once per window. Not deferred to a commit: the score lives in Redis first. `user_id` None: a
-    caller the domain trusts; else Redis checks it is one of the tournament's officials."""
+    caller the domain trusts; else Redis checks it is one of the tournament's officials. `game`:
+    refused unless it is the game being played (None: whichever it is)."""
     submitted = coalescing.submit(
         match_id,
         tournament_id,
@@ -71,13 +76,14 @@ def submit_live_score(
         user_id=user_id,
         mode="add" if add else "set",
         max_score=max_score,
+        game=game,
     )
     if submitted.needs_flush_task:
         flush_match.apply_async((match_id, tournament_id, submitted.token), countdown=submitted.delay_ms / 1000)
     return submitted
 
 
-def prime_match(*, match_id: int, tournament_id: int, state: str, version: int, score: Score) -> None:
+def prime_match(*, match_id: int, tournament_id: int, state: str, version: int, score: Score, game: int) -> None:
     """The match as the database holds it, for Redis's gate (after submit answered state_unknown)."""
     coalescing.prime_match(
         match_id,
@@ -87,6 +93,7 @@ def prime_match(*, match_id: int, tournament_id: int, state: str, version: int, 
         participant1_score=score[0],
         participant2_score=score[1],
         score_version=score[2],
+        game=game,
     )
 
 
@@ -104,9 +111,12 @@ def forget_officials(*, tournament_id: int) -> None:
     coalescing.officials_changed(tournament_id)
 
 
-def reserve_score_version(*, match_id: int, tournament_id: int, floor: int, version: int, closing: bool = False) -> int:
+def reserve_score_version(
+    *, match_id: int, tournament_id: int, floor: int, version: int, closing: bool = False
+) -> Reservation:
     """A score version for a score this transaction writes (now, not after commit: it goes into the
-    row). `closing`: the match is being completed, so no live score is taken after this one."""
+    row). `closing`: a game or the match is being completed, so no live score is taken after this
+    one, and the reservation's live score is the last one."""
     return coalescing.reserve_score_version(match_id, tournament_id, floor=floor, close=closing, state_version=version)
 
 
@@ -123,10 +133,13 @@ def _emit_match_event(
     score: Literal["live"] | Score | None = None,
     known_score: Score = (0, 0, 0),
     gate: tuple[str, int] | None = None,
+    game: int = 1,
+    reopen: bool = False,
     **data: Any,
 ) -> None:
     """An event about one match, published (with the match's next sequence, after its pending score)
-    after commit; `gate` (state, version): what the match accepts from then on."""
+    after commit; `gate` (state, version): what the match accepts from then on; `game`: the game
+    being played."""
     frame = template(event, {"match_id": match_id, "tournament_id": tournament_id, **data})
     transaction.on_commit(
         partial(
@@ -137,6 +150,8 @@ def _emit_match_event(
             score=score,
             known_score=known_score,
             gate=Gate(*gate) if gate else None,
+            game=game,
+            reopen=reopen,
         )
     )
 
@@ -149,6 +164,7 @@ def match_started(
     participant1_id: int | None,
     participant2_id: int | None,
     score: Score,
+    game: int,
 ) -> None:
     """The match is live: Redis takes its scores from now on (starting from the database's `score`)."""
     _emit_match_event(
@@ -157,26 +173,87 @@ def match_started(
         tournament_id,
         known_score=score,
         gate=("live", version),
+        game=game,
         version=version,
         participant1_id=participant1_id,
         participant2_id=participant2_id,
     )
 
 
-def match_completed(*, match_id: int, tournament_id: int, version: int, score: Score, winner_id: int) -> None:
-    """Publish the pending score now, then match_completed with the final `score` (its version
-    reserved in this transaction); nothing about the score follows it."""
-    frame = template(
-        Event.MATCH_COMPLETED,
-        {"match_id": match_id, "tournament_id": tournament_id, "version": version, "winner_id": winner_id},
-    )
+def concluded(
+    *,
+    match_id: int,
+    tournament_id: int,
+    version: int,
+    score: Score,
+    game: int,
+    series: list[int],
+    game_winner_id: int | None,
+    match_winner_id: int | None,
+    forfeit: bool = False,
+    forfeited_by_id: int | None = None,
+) -> None:
+    """A game and/or the match ended, with the final `score` of game `game` (its version reserved
+    in this transaction): publish the pending score, then game_completed (if `game_winner_id`), then
+    match_completed (if `match_winner_id`), in one atomic step. Without a match winner the series
+    goes on with the next game, at 0:0; with one, nothing about the match follows."""
+    match = {"match_id": match_id, "tournament_id": tournament_id, "version": version, "series": series}
+    frames = []
+    if game_winner_id is not None:
+        frames.append(template(Event.GAME_COMPLETED, {**match, "winner_id": game_winner_id}))
+    if match_winner_id is not None:
+        frames.append(
+            template(
+                Event.MATCH_COMPLETED,
+                {**match, "winner_id": match_winner_id, "forfeit": forfeit, "forfeited_by_id": forfeited_by_id},
+            )
+        )
     transaction.on_commit(
-        partial(coalescing.complete, match_id, tournament_id, frame, score=score, state_version=version)
+        partial(
+            coalescing.conclude,
+            match_id,
+            tournament_id,
+            frames,
+            score=score,
+            game=game,
+            state_version=version,
+            next_game=None if match_winner_id is not None else game + 1,
+        )
+    )
+
+
+def match_reopened(
+    *,
+    match_id: int,
+    tournament_id: int,
+    version: int,
+    score: Score,
+    game: int,
+    series: list[int],
+    participant1_id: int | None,
+    participant2_id: int | None,
+) -> None:
+    """A completed match is live again at game `game`, with `score` (its version reserved in this
+    transaction): Redis takes its scores again."""
+    _emit_match_event(
+        Event.MATCH_REOPENED,
+        match_id,
+        tournament_id,
+        score=score,
+        known_score=score,
+        gate=("live", version),
+        game=game,
+        reopen=True,
+        version=version,
+        state="live",
+        series=series,
+        participant1_id=participant1_id,
+        participant2_id=participant2_id,
     )
 
 
 def dispute_created(
-    *, match_id: int, tournament_id: int, version: int, dispute_id: int, reason: str, score: Score
+    *, match_id: int, tournament_id: int, version: int, dispute_id: int, reason: str, score: Score, game: int
 ) -> None:
     """The match is disputed: paused if it was live (no live score is taken until it is resolved)."""
     _emit_match_event(
@@ -185,6 +262,7 @@ def dispute_created(
         tournament_id,
         known_score=score,
         gate=("disputed", version),
+        game=game,
         version=version,
         dispute_id=dispute_id,
         reason=reason,
@@ -201,6 +279,8 @@ def dispute_resolved(
     winner_id: int | None,
     corrected: Score | None,
     known_score: Score,
+    game: int,
+    series: list[int],
 ) -> None:
     """The match is back to `state` with a `corrected` score (its version reserved in this
     transaction), or with its score unchanged (a live match's live score, as Redis holds it)."""
@@ -211,10 +291,12 @@ def dispute_resolved(
         score=corrected if corrected is not None else ("live" if state == "live" else known_score),
         known_score=known_score,
         gate=(state, version),
+        game=game,
         version=version,
         dispute_id=dispute_id,
         state=state,
         winner_id=winner_id,
+        series=series,
     )
 
 
@@ -253,12 +335,25 @@ def participants_updated(*, tournament_id: int, participants: list[dict]) -> Non
     _emit_tournament_event(Event.PARTICIPANTS_UPDATED, tournament_id, participants=participants)
 
 
-def tournament_completed(*, tournament_id: int, winner_id: int, runner_up_id: int | None) -> None:
-    _emit_tournament_event(Event.TOURNAMENT_COMPLETED, tournament_id, winner_id=winner_id, runner_up_id=runner_up_id)
+def tournament_completed(
+    *, tournament_id: int, winner_id: int, runner_up_id: int | None, third_place_id: int | None
+) -> None:
+    _emit_tournament_event(
+        Event.TOURNAMENT_COMPLETED,
+        tournament_id,
+        winner_id=winner_id,
+        runner_up_id=runner_up_id,
+        third_place_id=third_place_id,
+    )
+
+
+def tournament_reopened(*, tournament_id: int) -> None:
+    """A result that completed the tournament was reopened: it is ongoing again, without a champion."""
+    _emit_tournament_event(Event.TOURNAMENT_REOPENED, tournament_id, status="ongoing")
 
 
 amatch_started = sync_to_async(match_started)
-amatch_completed = sync_to_async(match_completed)
+aconcluded = sync_to_async(concluded)
 adispute_created = sync_to_async(dispute_created)
 adispute_resolved = sync_to_async(dispute_resolved)
 abracket_generated = sync_to_async(bracket_generated)

@@ -18,7 +18,9 @@ class Event(StrEnum):
     # match events: data has match_id, tournament_id, sequence (the match's)
     MATCH_STARTED = "match_started"
     SCORE_UPDATED = "score_updated"
+    GAME_COMPLETED = "game_completed"
     MATCH_COMPLETED = "match_completed"
+    MATCH_REOPENED = "match_reopened"
     DISPUTE_CREATED = "dispute_created"
     DISPUTE_RESOLVED = "dispute_resolved"
     # tournament events: data has tournament_id, sequence (the tournament's)
@@ -27,6 +29,7 @@ class Event(StrEnum):
     PARTICIPANTS_UPDATED = "participants_updated"
     TOURNAMENT_UPDATED = "tournament_updated"
     TOURNAMENT_COMPLETED = "tournament_completed"
+    TOURNAMENT_REOPENED = "tournament_reopened"
 
 
 class Control(StrEnum):
@@ -45,19 +48,27 @@ class Control(StrEnum):
 # whatever order frames built in different transactions arrive in.
 _MATCH = frozenset({"match_id", "tournament_id", "sequence"})
 # Every frame with a score carries its `score_version` (how many score writes the match has had), so
-# a client can tell which of two scores (an answer to its own post, a frame) is the newer.
-_SCORES = frozenset({"participant1_score", "participant2_score", "score_version"})
+# a client can tell which of two scores (an answer to its own post, a frame) is the newer, and the
+# number of the `game` (of the match's series) the score is of.
+_SCORES = frozenset({"participant1_score", "participant2_score", "score_version", "game"})
+# `series`: [wins of participant 1, wins of participant 2].
 REQUIRED_FIELDS: dict[Event, frozenset[str]] = {
     Event.MATCH_STARTED: _MATCH | {"version", "participant1_id", "participant2_id"},
     Event.SCORE_UPDATED: _MATCH | _SCORES,
-    Event.MATCH_COMPLETED: _MATCH | _SCORES | {"version", "winner_id"},
+    # the game's final score; winner_id: the game's winner (series of more than one game only)
+    Event.GAME_COMPLETED: _MATCH | _SCORES | {"version", "winner_id", "series"},
+    # the last game's score; forfeit: a walkover (not played out), forfeited_by_id None if nobody came
+    Event.MATCH_COMPLETED: _MATCH | _SCORES | {"version", "winner_id", "series", "forfeit", "forfeited_by_id"},
+    # back to live: the score of the game being played again; participants as before
+    Event.MATCH_REOPENED: _MATCH | _SCORES | {"version", "state", "series", "participant1_id", "participant2_id"},
     Event.DISPUTE_CREATED: _MATCH | {"version", "dispute_id", "reason"},
     Event.DISPUTE_RESOLVED: _MATCH | _SCORES | {"version", "dispute_id", "state", "winner_id"},
     Event.BRACKET_GENERATED: frozenset({"tournament_id", "sequence", "matches", "participants"}),
     Event.BRACKET_UPDATED: frozenset({"tournament_id", "sequence", "matches"}),
     Event.PARTICIPANTS_UPDATED: frozenset({"tournament_id", "sequence", "participants"}),
     Event.TOURNAMENT_UPDATED: frozenset({"tournament_id", "sequence", "name", "game", "visibility"}),
-    Event.TOURNAMENT_COMPLETED: frozenset({"tournament_id", "sequence", "winner_id", "runner_up_id"}),
+    Event.TOURNAMENT_COMPLETED: frozenset({"tournament_id", "sequence", "winner_id", "runner_up_id", "third_place_id"}),
+    Event.TOURNAMENT_REOPENED: frozenset({"tournament_id", "sequence", "status"}),
 }
 
 # Events about one match carry its id (and its sequence); the others are about the tournament.
@@ -88,7 +99,7 @@ SCORED_EVENTS = frozenset(event for event, fields in REQUIRED_FIELDS.items() if 
 @dataclass(frozen=True)
 class FrameTemplate:
     """A frame missing what Redis assigns when it publishes it: the sequence, and for a scored event
-    the score fields (`"score_version":v,"participant1_score":p1,"participant2_score":p2`).
+    the score fields (`"score_version":v,"participant1_score":p1,"participant2_score":p2,"game":g`).
 
     The JSON text is `head + str(sequence) + score_fields + tail`; the script concatenates instead of
     parsing JSON (realtime/store/lua/lib/publish.lua).
@@ -98,10 +109,12 @@ class FrameTemplate:
     tail: str
     scored: bool = False
 
-    def render(self, sequence: int, score: tuple[int, int, int] | None = None) -> str:
+    def render(self, sequence: int, score: tuple[int, int, int, int] | None = None) -> str:
+        """As lib/publish.lua renders it; `score` is (p1, p2, score_version, game)."""
         fields = ""
         if score is not None:
-            fields = f',"score_version":{score[2]},"participant1_score":{score[0]},"participant2_score":{score[1]}'
+            p1, p2, version, game = score
+            fields = f',"score_version":{version},"participant1_score":{p1},"participant2_score":{p2},"game":{game}'
         return f"{self.head}{sequence}{fields}{self.tail}"
 
 

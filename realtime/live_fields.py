@@ -32,9 +32,12 @@ def overlay(document: dict, position: Position, viewer_counts: dict, *, publishe
     for match in matches_of(document):
         match["sequence"] = position.of_match(match["id"])
         if published_scores and match["sequence"] > 0:
-            # 0:0 (version 0) if only match_started went out so far
-            published = position.published_scores.get(match["id"], (0, 0, 0))
-            match["participant1_score"], match["participant2_score"], match["score_version"] = published
+            # 0:0 (version 0) of the game being played if only match_started went out so far
+            p1, p2, version, game = position.published_scores.get(match["id"], (0, 0, 0, match.get("game", 1)))
+            match.update(participant1_score=p1, participant2_score=p2, score_version=version, game=game)
+            for entry in match.get("games", []):
+                if entry["state"] == "live":  # the game being played shows the published score too
+                    entry.update(number=game, participant1_score=p1, participant2_score=p2)
     document["viewers"] = viewer_counts
     return document
 

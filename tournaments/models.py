@@ -1,10 +1,11 @@
-"""Tournament domain models. Rules live in services.py; the database enforces what is absolute."""
+"""Tournament domain models. Rules live in services/; the database enforces what is absolute."""
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
 MAX_SCORE = 1_000_000
+ODD_BEST_OF = (1, 3, 5, 7, 9)
 
 
 class Tournament(models.Model):
@@ -25,7 +26,12 @@ class Tournament(models.Model):
     format = models.CharField(max_length=32, choices=Format.choices, default=Format.SINGLE_ELIMINATION)
     visibility = models.CharField(max_length=16, choices=Visibility.choices, default=Visibility.PUBLIC)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.REGISTRATION)
+    # Games a side must win is best_of // 2 + 1 (odd, 1-9): every match but the final, and the final.
+    best_of = models.PositiveSmallIntegerField(default=1)
+    final_best_of = models.PositiveSmallIntegerField(default=1)
+    third_place_match = models.BooleanField(default=False)
     winner = models.ForeignKey("Participant", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    third_place = models.ForeignKey("Participant", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
 
@@ -35,6 +41,9 @@ class Tournament(models.Model):
             models.CheckConstraint(
                 condition=~Q(status="completed") | Q(winner__isnull=False),
                 name="completed_tournament_has_winner",
+            ),
+            models.CheckConstraint(
+                condition=Q(best_of__in=ODD_BEST_OF) & Q(final_best_of__in=ODD_BEST_OF), name="best_of_odd_1_to_9"
             ),
         ]
 
@@ -55,6 +64,8 @@ class Participant(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="entries"
     )
+    # Disqualified participants forfeit their current and future matches (services/results.py: `disqualify`).
+    disqualified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["tournament", "seed"]
@@ -89,17 +100,33 @@ class TournamentRole(models.Model):
 
 
 class Match(models.Model):
-    """One game of the bracket. Round 1 is the first round; the next match is (round+1, position//2)."""
+    """One match of the bracket: a best-of-N series of games (one game when best_of is 1).
+
+    Its winner goes to side `winner_to_slot` of `winner_to`, its loser (a semi-final's, to the
+    third-place match) to `loser_to`; `round` and `position` are where it is drawn. The live score
+    (participant1_score, participant2_score) is the current game's: the last game's once completed.
+    """
 
     class State(models.TextChoices):
         SCHEDULED = "scheduled", "Scheduled"
         LIVE = "live", "Live"
         COMPLETED = "completed", "Completed"
         DISPUTED = "disputed", "Disputed"
+        CANCELLED = "cancelled", "Cancelled (nobody left to play it)"
+
+    class Bracket(models.TextChoices):
+        MAIN = "main", "Main bracket"
+        THIRD_PLACE = "third_place", "Third-place match"
 
     tournament = models.ForeignKey(Tournament, on_delete=models.CASCADE, related_name="matches")
+    bracket = models.CharField(max_length=16, choices=Bracket.choices, default=Bracket.MAIN)
     round = models.PositiveSmallIntegerField()
     position = models.PositiveSmallIntegerField()
+    best_of = models.PositiveSmallIntegerField(default=1)
+    winner_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    winner_to_slot = models.PositiveSmallIntegerField(null=True, blank=True)
+    loser_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    loser_to_slot = models.PositiveSmallIntegerField(null=True, blank=True)
     participant1 = models.ForeignKey(Participant, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     participant2 = models.ForeignKey(Participant, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     participant1_score = models.PositiveIntegerField(default=0)
@@ -110,15 +137,23 @@ class Match(models.Model):
     # keeps the newest view of a match whatever order frames built in different transactions arrive.
     version = models.PositiveBigIntegerField(default=0)
     state = models.CharField(max_length=16, choices=State.choices, default=State.SCHEDULED)
+    # The series: the game being played (the last one once completed) and each side's wins.
+    game = models.PositiveSmallIntegerField(default=1)
+    participant1_wins = models.PositiveSmallIntegerField(default=0)
+    participant2_wins = models.PositiveSmallIntegerField(default=0)
     winner = models.ForeignKey(Participant, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # A walkover: completed without being played out. `forfeited_by` None: the opponent never came.
+    forfeit = models.BooleanField(default=False)
+    forfeited_by = models.ForeignKey(Participant, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["tournament", "round", "position"]
+        ordering = ["tournament", "bracket", "round", "position"]
         verbose_name_plural = "matches"
         constraints = [
-            models.UniqueConstraint(fields=["tournament", "round", "position"], name="unique_bracket_slot"),
+            models.UniqueConstraint(fields=["tournament", "bracket", "round", "position"], name="unique_bracket_place"),
+            models.CheckConstraint(condition=Q(best_of__in=ODD_BEST_OF), name="match_best_of_odd_1_to_9"),
             models.CheckConstraint(
                 condition=Q(participant1_score__lte=MAX_SCORE) & Q(participant2_score__lte=MAX_SCORE),
                 name="score_in_range",
@@ -129,11 +164,47 @@ class Match(models.Model):
         ]
 
     def __str__(self) -> str:
+        if self.bracket == self.Bracket.THIRD_PLACE:
+            return f"{self.tournament} third place"
         return f"{self.tournament} R{self.round}M{self.position + 1}"
 
     @property
     def is_over(self) -> bool:
         return self.winner_id is not None
+
+    @property
+    def loser_id(self) -> int | None:
+        if self.winner_id is None:
+            return None
+        return self.participant2_id if self.winner_id == self.participant1_id else self.participant1_id
+
+    @property
+    def series(self) -> list[int]:
+        return [self.participant1_wins, self.participant2_wins]
+
+
+class Game(models.Model):
+    """A completed game of a match's series (the live game is the match's own score)."""
+
+    match = models.ForeignKey(Match, on_delete=models.CASCADE, related_name="games")
+    number = models.PositiveSmallIntegerField()
+    participant1_score = models.PositiveIntegerField()
+    participant2_score = models.PositiveIntegerField()
+    winner = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="+")
+    completed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["match", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["match", "number"], name="unique_game_number"),
+            models.CheckConstraint(
+                condition=Q(participant1_score__lte=MAX_SCORE) & Q(participant2_score__lte=MAX_SCORE),
+                name="game_score_in_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.match} game {self.number}"
 
 
 class Dispute(models.Model):

@@ -71,11 +71,45 @@ def _tournament_data(tournament: Tournament) -> dict:
         "visibility": tournament.visibility,
         "status": tournament.status,
         "winner_id": tournament.winner_id,
+        "best_of": tournament.best_of,
+        "final_best_of": tournament.final_best_of,
+        "third_place_match": tournament.third_place_match,
+        "third_place_id": tournament.third_place_id,
     }
 
 
 def _participant_data(participant: Participant) -> dict:
-    return {"id": participant.id, "name": participant.name, "seed": participant.seed}
+    return {
+        "id": participant.id,
+        "name": participant.name,
+        "seed": participant.seed,
+        "disqualified": participant.disqualified_at is not None,
+    }
+
+
+def _games_data(match: Match) -> list[dict]:
+    """The match's completed games, then the one being played (its live score is the match's)."""
+    games = [
+        {
+            "number": game.number,
+            "participant1_score": game.participant1_score,
+            "participant2_score": game.participant2_score,
+            "winner_id": game.winner_id,
+            "state": "completed",
+        }
+        for game in match.games.all()
+    ]
+    if match.state == Match.State.LIVE or (match.state == Match.State.DISPUTED and not match.is_over):
+        games.append(
+            {
+                "number": match.game,
+                "participant1_score": match.participant1_score,
+                "participant2_score": match.participant2_score,
+                "winner_id": None,
+                "state": "live",
+            }
+        )
+    return games
 
 
 def _open_disputes(match_filter: Q) -> dict[int, dict]:
@@ -87,8 +121,10 @@ def _open_disputes(match_filter: Q) -> dict[int, dict]:
 def _match_data(match: Match, open_disputes: dict[int, dict]) -> dict:
     return {
         "id": match.id,
+        "bracket": match.bracket,
         "round": match.round,
         "position": match.position,
+        "best_of": match.best_of,
         "state": match.state,
         "participant1_id": match.participant1_id,
         "participant2_id": match.participant2_id,
@@ -96,6 +132,11 @@ def _match_data(match: Match, open_disputes: dict[int, dict]) -> dict:
         "participant2_score": match.participant2_score,
         "score_version": match.score_version,
         "winner_id": match.winner_id,
+        "game": match.game,
+        "series": match.series,
+        "games": _games_data(match),
+        "forfeit": match.forfeit,
+        "forfeited_by_id": match.forfeited_by_id,
         "version": match.version,
         "dispute": open_disputes.get(match.id),
     }
@@ -122,16 +163,21 @@ def tournament_state(tournament_id: int) -> dict:
     """The tournament, its participants and its matches as the database holds them now."""
     tournament = Tournament.objects.get(pk=tournament_id)
     disputes = _open_disputes(Q(match__tournament_id=tournament_id))
+    matches = Match.objects.filter(tournament_id=tournament_id).prefetch_related("games")
     return {
         "tournament": _tournament_data(tournament),
         "participants": [_participant_data(p) for p in tournament.participants.all()],
-        "matches": [_match_data(m, disputes) for m in Match.objects.filter(tournament_id=tournament_id)],
+        "matches": [_match_data(m, disputes) for m in matches],
     }
 
 
 def match_state(match_id: int) -> dict:
     """One match with its tournament and its two participants, as the database holds them now."""
-    match = Match.objects.select_related("tournament", "participant1", "participant2").get(pk=match_id)
+    match = (
+        Match.objects.select_related("tournament", "participant1", "participant2")
+        .prefetch_related("games")
+        .get(pk=match_id)
+    )
     return {
         "tournament": _tournament_data(match.tournament),
         "participants": [_participant_data(p) for p in (match.participant1, match.participant2) if p],

@@ -13,6 +13,11 @@ api_urlpatterns = [
         name="api-tournament-participants",
     ),
     path("participants/<int:participant_id>/", tournaments.ParticipantDetail.as_view(), name="api-participant"),
+    path(
+        "participants/<int:participant_id>/disqualify/",
+        tournaments.DisqualifyParticipant.as_view(),
+        name="api-participant-disqualify",
+    ),
     path("tournaments/<int:tournament_id>/roles/", tournaments.Roles.as_view(), name="api-tournament-roles"),
     path(
         "tournaments/<int:tournament_id>/roles/<str:username>/",
@@ -23,6 +28,9 @@ api_urlpatterns = [
     path("matches/<int:match_id>/score/", matches.PostScore.as_view(), name="api-match-score"),
     path("matches/<int:match_id>/score/adjust/", matches.AdjustScore.as_view(), name="api-match-score-adjust"),
     path("matches/<int:match_id>/complete/", matches.CompleteMatch.as_view(), name="api-match-complete"),
+    path("matches/<int:match_id>/games/complete/", matches.CompleteGame.as_view(), name="api-match-game-complete"),
+    path("matches/<int:match_id>/forfeit/", matches.ForfeitMatch.as_view(), name="api-match-forfeit"),
+    path("matches/<int:match_id>/reopen/", matches.ReopenMatch.as_view(), name="api-match-reopen"),
     path("matches/<int:match_id>/disputes/", matches.OpenDispute.as_view(), name="api-match-disputes"),
     path("disputes/<int:dispute_id>/resolve/", matches.ResolveDispute.as_view(), name="api-dispute-resolve"),
 ]

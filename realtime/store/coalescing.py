@@ -6,11 +6,12 @@ state are checked in Redis (the officials' set and the match's gate, primed from
 score version, is stored latest-wins, and opens at most one batch per window. The batch is
 published by a token-checked `flush`, which also says when the database is due to be brought up to
 the published score (at most once per save interval per match; `saved` records that it was, and
-`overdue_unsaved` finds what a stopped stream or a dead worker left behind). `complete` publishes
-the pending score and then the completion in one atomic step and closes the match; `emit_match_event`
-publishes any other event about a match, after its pending score; `emit_tournament_event` the
-tournament's. Every frame is published to the rooms' channels inside the script that assigns its
-sequence, so Redis orders frames (docs/architecture.md "Why a score can never follow a completion").
+`overdue_unsaved` finds what a stopped stream or a dead worker left behind). `conclude` publishes
+the pending score and then a game's or the match's completion in one atomic step, and closes the
+match or goes on with its next game; `emit_match_event` publishes any other event about a match,
+after its pending score; `emit_tournament_event` the tournament's. Every frame is published to the
+rooms' channels inside the script that assigns its sequence, so Redis orders frames
+(docs/architecture.md "Why a score can never follow a completion").
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ ACCEPTED = frozenset({"schedule", "coalesced"})
 
 @dataclass(frozen=True)
 class Submitted:
-    status: str  # schedule | coalesced | officials_unknown | forbidden | state_unknown | not_live
+    status: str  # schedule | coalesced | officials_unknown | forbidden | state_unknown | not_live | wrong_game
     token: int = 0
     delay_ms: int = 0
     participant1_score: int = 0
@@ -40,6 +41,7 @@ class Submitted:
     score_version: int = 0
     state: str = ""  # not_live: the state the gate holds
     access: int = 0  # officials_unknown: the access epoch to prime the officials with
+    game: int = 0  # wrong_game: the game being played
 
     @property
     def accepted(self) -> bool:
@@ -115,10 +117,12 @@ def submit(
     user_id: int | None,
     mode: Literal["set", "add"] = "set",
     max_score: int,
+    game: int | None = None,
 ) -> Submitted:
     """Take a live score (mode set) or add to the live one (mode add, clamped to 0..max_score).
 
-    `user_id` None: the caller is trusted (the domain itself); else it must be an official."""
+    `user_id` None: the caller is trusted (the domain itself); else it must be an official. `game`:
+    the game the score is for (refused unless it is the current one); None: the current one."""
     reply = script("submit")(
         keys=[
             keys.match_state(match_id),
@@ -137,6 +141,7 @@ def submit(
             settings.REALTIME_WINDOW_MS,
             settings.REALTIME_MAX_WAIT_MS,
             settings.REALTIME_STATE_TTL_S,
+            "" if game is None else game,
         ],
     )
     status = reply[0].decode()
@@ -147,6 +152,8 @@ def submit(
         return Submitted(status, access=int(reply[1]))
     if status == "not_live":
         return Submitted(status, state=reply[1].decode())
+    if status == "wrong_game":
+        return Submitted(status, game=int(reply[1]))
     return Submitted(status)
 
 
@@ -159,6 +166,7 @@ def prime_match(
     participant1_score: int,
     participant2_score: int,
     score_version: int,
+    game: int,
 ) -> None:
     """Tell the match's gate what the database holds (read after Redis answered state_unknown)."""
     script("prime")(
@@ -172,6 +180,7 @@ def prime_match(
             participant2_score,
             score_version,
             settings.REALTIME_STATE_TTL_S,
+            game,
         ],
     )
 
@@ -195,10 +204,23 @@ def officials_changed(tournament_id: int) -> None:
     pipe.execute()
 
 
-def reserve_score_version(match_id: int, tournament_id: int, *, floor: int, close: bool, state_version: int) -> int:
-    """The match's next score version, for a score a transaction writes; `close` shuts the gate too."""
-    return int(
-        script("reserve")(
+@dataclass(frozen=True)
+class Reservation:
+    """A score version reserved for a score a transaction writes, and the live score as Redis held it
+    then (None if it did not know it: the database's is the latest)."""
+
+    score_version: int
+    live: tuple[int, int] | None
+
+
+def reserve_score_version(
+    match_id: int, tournament_id: int, *, floor: int, close: bool, state_version: int
+) -> Reservation:
+    """The match's next score version, for a score a transaction writes; `close` shuts the gate too
+    (so the live score it answers is the last one)."""
+    version, p1, p2 = (
+        int(value)
+        for value in script("reserve")(
             keys=[keys.match_state(match_id)],
             args=[
                 floor,
@@ -210,6 +232,7 @@ def reserve_score_version(match_id: int, tournament_id: int, *, floor: int, clos
             ],
         )
     )
+    return Reservation(version, (p1, p2) if p1 >= 0 else None)
 
 
 def reopen(match_id: int, score_version: int) -> bool:
@@ -222,15 +245,10 @@ def _score_args(match_id: int, tournament_id: int) -> list[str]:
     return [score.head, score.tail]
 
 
-def _match_frame_args(match_id: int, tournament_id: int, frame: FrameTemplate) -> list[str]:
-    """The ARGV a script that publishes `frame` after the match's pending score starts with."""
-    return [
-        keys.pending_member(match_id, tournament_id),
-        _match_target(match_id, tournament_id),
-        frame.head,
-        frame.tail,
-        *_score_args(match_id, tournament_id),
-    ]
+def _match_frame_args(match_id: int, tournament_id: int) -> list[str]:
+    """The ARGV a script that publishes frames after the match's pending score starts with."""
+    return [keys.pending_member(match_id, tournament_id), _match_target(match_id, tournament_id),
+            *_score_args(match_id, tournament_id)]  # fmt: skip
 
 
 def flush(match_id: int, tournament_id: int, token: int | None) -> Flushed:
@@ -273,25 +291,35 @@ def overdue_unsaved(limit: int = 1000) -> list[tuple[int, int, tuple[int, int, i
     found = []
     for (match_id, tournament_id), score in zip(matches, pipe.execute(), strict=True):
         if score:
-            p1, p2, version = (int(part) for part in score.split(b":"))
+            p1, p2, version = (int(part) for part in score.split(b":")[:3])
             found.append((match_id, tournament_id, (p1, p2, version)))
     return found
 
 
-def complete(
+def conclude(
     match_id: int,
     tournament_id: int,
-    frame: FrameTemplate,
+    frames: list[FrameTemplate],
     *,
     score: tuple[int, int, int],
+    game: int,
     state_version: int,
+    next_game: int | None,
 ) -> list[int]:
-    """Publish the pending score, then `frame` (match_completed) with the final `score` (p1, p2,
-    its reserved version); close the match to updates."""
-    published = script("complete")(
-        keys=_match_keys(match_id, tournament_id),
-        args=[*_match_frame_args(match_id, tournament_id, frame), *score, state_version],
-    )
+    """Publish the pending score, then `frames` (game_completed and/or match_completed) with the
+    final `score` (p1, p2, its reserved version) of game `game`; then close the match (`next_game`
+    None) or go on with `next_game` at 0:0."""
+    args = [
+        *_match_frame_args(match_id, tournament_id),
+        *score,
+        game,
+        state_version,
+        "" if next_game is None else next_game,
+        _lease_ms(),
+    ]
+    for frame in frames:
+        args += [frame.head, frame.tail]
+    published = script("conclude")(keys=_match_keys(match_id, tournament_id), args=args)
     return [int(sequence) for sequence in published]
 
 
@@ -311,23 +339,30 @@ def emit_match_event(
     score: Literal["live"] | tuple[int, int, int] | None = None,
     known_score: tuple[int, int, int] = (0, 0, 0),
     gate: Gate | None = None,
+    game: int = 1,
+    reopen: bool = False,
 ) -> list[int]:
     """Publish the match's pending score, then `frame`, carrying `score`: none, "live" (the live
     score), or (p1, p2, score_version) written by the database. `known_score` is the database's, for
-    a hash that lost its own. Returns the sequences published, in order."""
+    a hash that lost its own; `game` the game being played. `reopen`: a closed match goes on.
+    Returns the sequences published, in order."""
     if frame.scored != (score is not None):
         raise ValueError(f"a frame {'with' if frame.scored else 'without'} score fields needs score={score!r}")
     mode, carried = ("saved", score) if isinstance(score, tuple) else (score or "", known_score)
     published = script("match_event")(
         keys=_match_keys(match_id, tournament_id),
         args=[
-            *_match_frame_args(match_id, tournament_id, frame),
+            *_match_frame_args(match_id, tournament_id),
+            frame.head,
+            frame.tail,
             mode,
             *carried,
             gate.state if gate else "",
             gate.state_version if gate else 0,
             _lease_ms(),
             tournament_id,
+            game,
+            "1" if reopen else "",
         ],
     )
     return [int(sequence) for sequence in published]

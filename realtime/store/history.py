@@ -18,8 +18,8 @@ class Position:
 
     epoch: str
     sequences: dict[str, int]  # stream ("t:<id>", "m:<id>") -> latest sequence, 0 if none yet
-    # match id -> (p1, p2, score_version) of the last published frame that carried a score
-    published_scores: dict[int, tuple[int, int, int]] = field(default_factory=dict)
+    # match id -> (p1, p2, score_version, game) of the last published frame that carried a score
+    published_scores: dict[int, tuple[int, int, int, int]] = field(default_factory=dict)
 
     def of_tournament(self, tournament_id: int) -> int:
         return self.sequences.get(keys.tournament_stream(tournament_id), 0)
@@ -73,5 +73,6 @@ def _position(tournament_id: int, match_ids: list[int], replies: list) -> Positi
     for match_id, (sequence, score) in zip(match_ids, matches, strict=True):
         sequences[keys.match_stream(match_id)] = int(sequence or 0)
         if score:
-            published_scores[match_id] = tuple(int(part) for part in score.split(b":"))
+            p1, p2, version, *game = (int(part) for part in score.split(b":"))
+            published_scores[match_id] = (p1, p2, version, game[0] if game else 1)
     return Position(epoch=(epoch or b"").decode(), sequences=sequences, published_scores=published_scores)

@@ -15,8 +15,10 @@ import json
 from collections.abc import Iterable
 
 MATCH_FIELDS_IN_BRACKET_FRAMES = (
-    "round", "position", "state", "participant1_id", "participant2_id", "winner_id", "version",
+    "bracket", "round", "position", "best_of", "state", "participant1_id", "participant2_id", "winner_id",
+    "forfeit", "version",
 )  # fmt: skip
+NEW_MATCH = {"dispute": None, "game": 1, "series": [0, 0], "games": [], "forfeited_by_id": None}
 
 
 class ReferenceClient:
@@ -111,14 +113,38 @@ class ReferenceClient:
             match["version"] = data["version"]
         if event == "match_started":
             match["state"] = "live"
+            _show_live_game(match)
         elif event == "score_updated":
-            match.update(_scores(data))
+            _set_live_score(match, data)
+        elif event == "game_completed":
+            _record_game(match, data, winner_id=data["winner_id"])
+            # the next game starts at 0:0, at the version of the game's final score
+            match.update(series=data["series"], game=data["game"] + 1, participant1_score=0, participant2_score=0,
+                         score_version=data["score_version"])  # fmt: skip
+            _show_live_game(match)
         elif event == "match_completed":
+            if not data.get("forfeit"):
+                _record_game(match, data, winner_id=data["winner_id"])
+            match["games"] = [game for game in match.get("games", []) if game["state"] != "live"]
             match.update(state="completed", winner_id=data["winner_id"], **_scores(data))
+            match.update({field: data[field] for field in ("series", "forfeit", "forfeited_by_id") if field in data})
+        elif event == "match_reopened":
+            match["games"] = [game for game in match["games"] if game["number"] != data["game"]]
+            match.update(state="live", winner_id=None, series=data["series"], forfeit=False, forfeited_by_id=None)
+            _set_live_score(match, data)
+            _show_live_game(match)
         elif event == "dispute_created":
             match.update(state="disputed", dispute={"id": data["dispute_id"], "reason": data["reason"]})
         elif event == "dispute_resolved":
-            match.update(state=data["state"], winner_id=data["winner_id"], dispute=None, **_scores(data))
+            match.update(state=data["state"], winner_id=data["winner_id"], dispute=None)
+            match.update({field: data[field] for field in ("series",) if field in data})
+            if data["state"] == "completed":
+                p1, p2 = data["participant1_score"], data["participant2_score"]
+                side_won = match["participant1_id"] if p1 > p2 else match["participant2_id"]
+                _record_game(match, data, winner_id=side_won)
+                match.update(_scores(data))
+            else:
+                _set_live_score(match, data)
         elif event == "bracket_generated":
             self.matches = {}
             self._merge(data["matches"])
@@ -131,17 +157,21 @@ class ReferenceClient:
         elif event == "tournament_updated":
             self.tournament.update({field: data[field] for field in ("name", "game", "visibility")})
         elif event == "tournament_completed":
-            self.tournament.update(status="completed", winner_id=data["winner_id"])
+            self.tournament.update(
+                status="completed", winner_id=data["winner_id"], third_place_id=data["third_place_id"]
+            )
+        elif event == "tournament_reopened":
+            self.tournament.update(status=data["status"], winner_id=None, third_place_id=None)
 
     def _merge(self, matches: list[dict]) -> None:
         """Bracket entries: a match the client does not know yet, or a newer version of one it does."""
         for entry in matches:
             known = self.matches.get(entry["id"])
             if known is None:
-                known = self.matches[entry["id"]] = {"id": entry["id"], "dispute": None, **_scores({})}
+                known = self.matches[entry["id"]] = {"id": entry["id"], **copy.deepcopy(NEW_MATCH), **_scores({})}
             elif entry["version"] <= known["version"]:
                 continue
-            known.update({field: entry[field] for field in MATCH_FIELDS_IN_BRACKET_FRAMES})
+            known.update({field: entry[field] for field in MATCH_FIELDS_IN_BRACKET_FRAMES if field in entry})
 
     def shows(self) -> dict:
         """What the page shows, in the shape of a snapshot (no viewers), sequences included."""
@@ -153,7 +183,7 @@ class ReferenceClient:
                     {**match, "sequence": self.sequences.get(f"m:{match_id}", 0)}
                     for match_id, match in self.matches.items()
                 ),
-                key=lambda match: (match["round"], match["position"]),
+                key=_place,
             ),
         }
 
@@ -164,12 +194,42 @@ def unbatched(frames: Iterable[dict]) -> list[dict]:
     return [entry for frame in frames for entry in (frame["data"]["frames"] if frame["type"] == "batch" else [frame])]
 
 
+def _place(match: dict) -> tuple:
+    return match.get("bracket", "main"), match["round"], match["position"]
+
+
 def _scores(data: dict) -> dict:
     return {
         "participant1_score": data.get("participant1_score", 0),
         "participant2_score": data.get("participant2_score", 0),
         "score_version": data.get("score_version", 0),
+        "game": data.get("game", 1),
     }
+
+
+def _set_live_score(match: dict, data: dict) -> None:
+    """The score of the game being played, on the match and on its live entry in `games`."""
+    match.update(_scores(data))
+    for game in match.setdefault("games", []):
+        if game["state"] == "live":
+            game.update(number=match["game"], participant1_score=match["participant1_score"],
+                        participant2_score=match["participant2_score"])  # fmt: skip
+
+
+def _show_live_game(match: dict) -> None:
+    if not any(game["state"] == "live" for game in match.setdefault("games", [])):
+        match["games"].append({"number": match["game"], "participant1_score": match["participant1_score"],
+                               "participant2_score": match["participant2_score"], "winner_id": None,
+                               "state": "live"})  # fmt: skip
+
+
+def _record_game(match: dict, data: dict, *, winner_id: int) -> None:
+    """Game `data["game"]` completed with `data`'s score (replacing what the client showed of it)."""
+    games = [game for game in match.get("games", []) if game["number"] != data.get("game", 1)]
+    games.append({"number": data.get("game", 1), "participant1_score": data["participant1_score"],
+                  "participant2_score": data["participant2_score"], "winner_id": winner_id,
+                  "state": "completed"})  # fmt: skip
+    match["games"] = sorted(games, key=lambda game: (game["state"] == "live", game["number"]))
 
 
 def _without_sequence(match: dict) -> dict:
@@ -181,5 +241,5 @@ def as_shown(snapshot: dict) -> dict:
     return {
         "tournament": snapshot["tournament"],
         "participants": snapshot["participants"],
-        "matches": sorted(snapshot["matches"], key=lambda match: (match["round"], match["position"])),
+        "matches": sorted(snapshot["matches"], key=_place),
     }

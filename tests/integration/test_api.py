@@ -249,12 +249,18 @@ json_values = st.recursive(
         json_values,
         st.fixed_dictionaries({"participant1_score": json_values, "participant2_score": json_values}),
         st.fixed_dictionaries({"reason": json_values}),
+        st.fixed_dictionaries({"participant_id": json_values}),
+        st.fixed_dictionaries(
+            {"participant1_score": json_values, "participant2_score": json_values, "game": json_values}
+        ),
         st.fixed_dictionaries(
             {"resolution": json_values},
             optional={"participant1_score": json_values, "participant2_score": json_values},
         ),
     ),
-    endpoint=st.sampled_from(["score", "complete", "disputes", "start", "resolve", "bracket"]),
+    endpoint=st.sampled_from(
+        ["score", "complete", "games/complete", "forfeit", "reopen", "disputes", "start", "resolve", "bracket"]
+    ),
     identifier=st.one_of(st.just(None), st.integers(min_value=0, max_value=2**63)),
 )
 def test_fuzzed_requests_to_every_write_endpoint_never_get_a_500(organizer, live_match, body, endpoint, identifier):
@@ -289,7 +295,12 @@ raw_bodies = (
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(raw=raw_bodies, endpoint=st.sampled_from(["score", "complete", "disputes", "start", "resolve", "bracket"]))
+@given(
+    raw=raw_bodies,
+    endpoint=st.sampled_from(
+        ["score", "complete", "games/complete", "forfeit", "disputes", "start", "resolve", "bracket"]
+    ),
+)
 def test_fuzzed_raw_bodies_of_any_depth_and_size_never_get_a_500(organizer, live_match, raw, endpoint):
     path = {
         "resolve": "/api/disputes/1/resolve/",

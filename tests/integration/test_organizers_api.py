@@ -146,7 +146,9 @@ def test_creating_a_tournament_with_participants_makes_the_caller_its_organizer(
     [
         ({"name": "X", "game": "Go", "format": "double_elimination"}, "format"),
         ({"name": "X", "game": "Go", "format": "swiss"}, "format"),
-        ({"name": "X", "game": "Go", "best_of": 3}, "best_of"),
+        ({"name": "X", "game": "Go", "best_of": 2}, "best_of"),
+        ({"name": "X", "game": "Go", "best_of": 11}, "best_of"),
+        ({"name": "X", "game": "Go", "final_best_of": 4}, "final_best_of"),
         ({"name": "X", "game": "Go", "best_of": "1"}, "best_of"),
         ({"name": "X", "game": "Go", "third_place_match": "yes"}, "third_place_match"),
         ({"name": "", "game": "Go"}, "name"),

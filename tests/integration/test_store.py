@@ -27,15 +27,17 @@ MAX_SCORE = 1_000_000
 
 def completed_frame(winner: int = 9):
     return template(
-        Event.MATCH_COMPLETED, {"match_id": MATCH, "tournament_id": TOURNAMENT, "version": 2, "winner_id": winner}
-    )
+        Event.MATCH_COMPLETED,
+        {"match_id": MATCH, "tournament_id": TOURNAMENT, "version": 2, "winner_id": winner, "series": [1, 0],
+         "forfeit": False, "forfeited_by_id": None},
+    )  # fmt: skip
 
 
 def live(match_id: int = MATCH, *, state: str = "live", version: int = 1) -> None:
     """What start_match tells Redis (here without a database)."""
     coalescing.prime_match(
         match_id, TOURNAMENT, state=state, state_version=version,
-        participant1_score=0, participant2_score=0, score_version=0,
+        participant1_score=0, participant2_score=0, score_version=0, game=1,
     )  # fmt: skip
 
 
@@ -44,7 +46,14 @@ def submit(p1: int, p2: int = 0, *, match_id: int = MATCH, user_id=None, mode="s
 
 
 def complete(p1: int, p2: int, version: int) -> list[int]:
-    return coalescing.complete(MATCH, TOURNAMENT, completed_frame(), score=(p1, p2, version), state_version=2)
+    return coalescing.conclude(
+        MATCH, TOURNAMENT, [completed_frame()], score=(p1, p2, version), game=1, state_version=2, next_game=None
+    )
+
+
+def reserve_closing() -> int:
+    """What a completion's transaction reserves (the score version of its final score)."""
+    return coalescing.reserve_score_version(MATCH, TOURNAMENT, floor=0, close=True, state_version=1).score_version
 
 
 class Listener:
@@ -144,9 +153,7 @@ async def test_flush_publishes_the_latest_score_once_and_only_for_the_current_to
         assert message["parsed"]["data"]["score_version"] == 10
         assert message["sequence"] == message["parsed"]["data"]["sequence"] == 1
         # The next thing on the channel is whatever we publish next, not a duplicate.
-        await run(
-            complete, 20, 3, coalescing.reserve_score_version(MATCH, TOURNAMENT, floor=0, close=True, state_version=1)
-        )
+        await run(complete, 20, 3, reserve_closing())
         assert (await listener.next())["parsed"]["type"] == "match_completed"
 
 
@@ -215,7 +222,7 @@ async def test_completion_publishes_the_pending_score_then_completion_then_nothi
     live()
     async with Listener(Room.tournament(TOURNAMENT).group) as listener:
         submitted = await run(submit, 3, 1)
-        final = await run(coalescing.reserve_score_version, MATCH, TOURNAMENT, floor=0, close=True, state_version=1)
+        final = await run(reserve_closing)
         assert final == submitted.score_version + 1
         assert (await run(submit, 9)).state == "closing"  # nothing is taken once the completion reserved
         assert await run(complete, 4, 1, final) == [1, 2]
@@ -237,8 +244,8 @@ async def test_completion_publishes_the_pending_score_then_completion_then_nothi
 
 def test_a_failed_completion_reopens_the_gate_it_shut_and_only_that_one():
     live()
-    first = coalescing.reserve_score_version(MATCH, TOURNAMENT, floor=0, close=True, state_version=1)
-    second = coalescing.reserve_score_version(MATCH, TOURNAMENT, floor=0, close=True, state_version=1)
+    first = reserve_closing()
+    second = reserve_closing()
     assert not coalescing.reopen(MATCH, first)  # another completion shut it since
     assert submit(1).state == "closing"
     assert coalescing.reopen(MATCH, second)
@@ -281,7 +288,7 @@ def test_position_has_per_match_sequences_from_zero_and_an_epoch_once_something_
     coalescing.flush(MATCH, TOURNAMENT, None)
     after = history.position(TOURNAMENT, [MATCH, MATCH + 1])
     assert (after.of_match(MATCH), after.of_match(MATCH + 1), after.of_tournament(TOURNAMENT)) == (1, 0, 0)
-    assert after.epoch and after.published_scores == {MATCH: (1, 0, 1)}
+    assert after.epoch and after.published_scores == {MATCH: (1, 0, 1, 1)}
     coalescing.emit_tournament_event(
         TOURNAMENT, template(Event.BRACKET_UPDATED, {"tournament_id": TOURNAMENT, "matches": []})
     )

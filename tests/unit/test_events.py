@@ -8,7 +8,7 @@ from realtime.events import Event, template, validate
 
 
 def test_template_renders_the_envelope_with_the_sequence_and_the_score_redis_assigned():
-    frame = template(Event.SCORE_UPDATED, {"match_id": 3, "tournament_id": 1}).render(42, (19, 0, 7))
+    frame = template(Event.SCORE_UPDATED, {"match_id": 3, "tournament_id": 1}).render(42, (19, 0, 7, 1))
     assert json.loads(frame) == {
         "type": "score_updated",
         "data": {
@@ -18,6 +18,7 @@ def test_template_renders_the_envelope_with_the_sequence_and_the_score_redis_ass
             "participant1_score": 19,
             "participant2_score": 0,
             "score_version": 7,
+            "game": 1,
         },
     }
     assert validate(frame)["data"]["sequence"] == 42
@@ -42,7 +43,18 @@ def test_sequence_is_never_supplied_by_the_caller():
 def test_scores_of_scored_events_are_assigned_by_redis_not_the_caller():
     with pytest.raises(ValueError, match="score_version"):
         template(Event.SCORE_UPDATED, {"match_id": 1, "tournament_id": 1, "score_version": 3})
-    assert template(Event.MATCH_COMPLETED, {"match_id": 1, "tournament_id": 1, "version": 2, "winner_id": 4}).scored
+    assert template(
+        Event.MATCH_COMPLETED,
+        {
+            "match_id": 1,
+            "tournament_id": 1,
+            "version": 2,
+            "winner_id": 4,
+            "series": [1, 0],
+            "forfeit": False,
+            "forfeited_by_id": None,
+        },
+    ).scored
     assert not template(Event.MATCH_STARTED, {
         "match_id": 1, "tournament_id": 1, "version": 1, "participant1_id": 1, "participant2_id": 2,
     }).scored  # fmt: skip

@@ -86,15 +86,24 @@ class Client:
 def score(match_id: int, sequence: int, points: int) -> Published:
     frame = template(Event.SCORE_UPDATED, {"match_id": match_id, "tournament_id": TOURNAMENT})
     return Published(
-        f"m:{match_id}", sequence, frame.render(sequence, (points, 0, points)), latest_only=True, scored=True
+        f"m:{match_id}", sequence, frame.render(sequence, (points, 0, points, 1)), latest_only=True, scored=True
     )
 
 
 def completed(match_id: int, sequence: int, points: int) -> Published:
     frame = template(
-        Event.MATCH_COMPLETED, {"match_id": match_id, "tournament_id": TOURNAMENT, "version": 2, "winner_id": 7}
+        Event.MATCH_COMPLETED,
+        {
+            "match_id": match_id,
+            "tournament_id": TOURNAMENT,
+            "version": 2,
+            "winner_id": 7,
+            "series": [1, 0],
+            "forfeit": False,
+            "forfeited_by_id": None,
+        },
     )
-    return Published(f"m:{match_id}", sequence, frame.render(sequence, (points, 0, points)), scored=True)
+    return Published(f"m:{match_id}", sequence, frame.render(sequence, (points, 0, points, 1)), scored=True)
 
 
 def dispute(match_id: int, sequence: int) -> Published:

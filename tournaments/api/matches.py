@@ -11,11 +11,15 @@ from rest_framework.views import APIView
 
 from .. import services
 from ..models import Dispute, Match
-from .access import OFFICIALS, match_for_officials, require_role, visible
+from .access import OFFICIALS, ORGANIZER, match_for_officials, require_role, visible
 from .serializers import (
     DisputeInput,
     DisputeOpenedOutput,
     DisputeResolvedOutput,
+    ForfeitInput,
+    GameCompletedOutput,
+    GameResultInput,
+    LiveScoreInput,
     MatchStateOutput,
     ResolutionInput,
     ResultOutput,
@@ -44,9 +48,9 @@ class PostScore(APIView):
     throttle_classes = [FeedRateThrottle]
     throttle_scope = "score"
 
-    @extend_schema(request=ScoreInput, responses={202: ScoreOutput})
+    @extend_schema(request=LiveScoreInput, responses={202: ScoreOutput})
     def post(self, request, match_id: int):
-        scores = valid(ScoreInput, request)
+        scores = valid(LiveScoreInput, request)
         score = services.update_score(match_id=match_id, by=request.user, **scores)
         return Response(ScoreOutput(score).data, status=status.HTTP_202_ACCEPTED)
 
@@ -66,11 +70,14 @@ class AdjustScore(APIView):
             participant1_delta=data.get("participant1", 0),
             participant2_delta=data.get("participant2", 0),
             by=request.user,
+            game=data.get("game"),
         )
         return Response(ScoreOutput(score).data)
 
 
 class CompleteMatch(APIView):
+    """A one-game match's final score (a longer series: CompleteGame)."""
+
     permission_classes = [IsAuthenticated]
 
     @extend_schema(request=ScoreInput, responses=ResultOutput)
@@ -79,6 +86,42 @@ class CompleteMatch(APIView):
         match_for_officials(request, match_id)
         match = services.complete_match(match_id=match_id, **scores)
         return Response(ResultOutput(match).data)
+
+
+class CompleteGame(APIView):
+    """End the game being played; the match completes once a side has the wins it needs."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=GameResultInput, responses=GameCompletedOutput)
+    def post(self, request, match_id: int):
+        data = valid(GameResultInput, request)
+        match_for_officials(request, match_id)
+        match = services.complete_game(match_id=match_id, **data)
+        match.completed_game = match.games.order_by("-number").first()
+        match.completed_game.state = "completed"
+        return Response(GameCompletedOutput(match).data)
+
+
+class ForfeitMatch(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=ForfeitInput, responses=ResultOutput)
+    def post(self, request, match_id: int):
+        data = valid(ForfeitInput, request)
+        match_for_officials(request, match_id)
+        match = services.forfeit_match(match_id=match_id, participant_id=data["participant_id"])
+        return Response(ResultOutput(match).data)
+
+
+class ReopenMatch(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses=ResultOutput)
+    def post(self, request, match_id: int):
+        match = visible(Match.objects.all(), match_id, request, tournament="tournament")
+        require_role(request, match.tournament_id, ORGANIZER)
+        return Response(ResultOutput(services.reopen_match(match_id=match_id)).data)
 
 
 class OpenDispute(APIView):

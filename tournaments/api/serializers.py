@@ -34,9 +34,28 @@ def _score_field(**kwargs) -> StrictIntegerField:
     return StrictIntegerField(min_value=0, max_value=MAX_SCORE, **kwargs)
 
 
+def _game_field() -> StrictIntegerField:
+    return StrictIntegerField(
+        min_value=1, max_value=9, required=False,
+        help_text="The game this is for: refused (409) unless it is the game being played. Makes retries safe.",
+    )  # fmt: skip
+
+
 class ScoreInput(serializers.Serializer):
     participant1_score = _score_field()
     participant2_score = _score_field()
+
+
+class LiveScoreInput(ScoreInput):
+    """The current game's live score (a series has several games)."""
+
+    game = _game_field()
+
+
+class GameResultInput(ScoreInput):
+    """The final score of the game being played."""
+
+    game = _game_field()
 
 
 class ScoreAdjustmentInput(serializers.Serializer):
@@ -44,11 +63,16 @@ class ScoreAdjustmentInput(serializers.Serializer):
 
     participant1 = StrictIntegerField(min_value=-100, max_value=100, required=False)
     participant2 = StrictIntegerField(min_value=-100, max_value=100, required=False)
+    game = _game_field()
 
     def validate(self, attrs):
-        if not attrs:
+        if not attrs.keys() - {"game"}:
             raise serializers.ValidationError("Say what to add to participant1 and/or participant2.")
         return attrs
+
+
+class ForfeitInput(serializers.Serializer):
+    participant_id = StrictIntegerField(min_value=1, help_text="Who forfeits: one of the match's participants.")
 
 
 class DisputeInput(serializers.Serializer):
@@ -87,7 +111,25 @@ class ScoreOutput(serializers.Serializer):
 
 class ResultOutput(ScoreOutput):
     match_id = serializers.IntegerField(source="id")
+    state = serializers.CharField()
     winner_id = serializers.IntegerField(allow_null=True)
+    game = serializers.IntegerField(help_text="The game being played (the last one once completed).")
+    series = serializers.ListField(child=serializers.IntegerField(), help_text="[wins of participant 1, of 2]")
+    forfeit = serializers.BooleanField()
+
+
+class GameOutput(serializers.Serializer):
+    number = serializers.IntegerField()
+    participant1_score = serializers.IntegerField()
+    participant2_score = serializers.IntegerField()
+    winner_id = serializers.IntegerField(allow_null=True)
+    state = serializers.CharField(help_text="completed, or live for the game being played")
+
+
+class GameCompletedOutput(ResultOutput):
+    """The match after one of its games ended: `completed_game` is that game."""
+
+    completed_game = GameOutput()
 
 
 class DisputeOpenedOutput(serializers.Serializer):
@@ -112,6 +154,10 @@ class TournamentOutput(serializers.Serializer):
     visibility = serializers.CharField()
     status = serializers.CharField()
     winner_id = serializers.IntegerField(allow_null=True)
+    best_of = serializers.IntegerField()
+    final_best_of = serializers.IntegerField()
+    third_place_match = serializers.BooleanField()
+    third_place_id = serializers.IntegerField(allow_null=True)
     sequence = serializers.IntegerField(allow_null=True, help_text="Null while the live-score service is down.")
     epoch = serializers.CharField(allow_null=True, help_text="Null while the live-score service is down.")
 
@@ -120,6 +166,7 @@ class ParticipantOutput(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     seed = serializers.IntegerField()
+    disqualified = serializers.BooleanField()
 
 
 class DisputeSummaryOutput(serializers.Serializer):
@@ -129,15 +176,22 @@ class DisputeSummaryOutput(serializers.Serializer):
 
 class MatchOutput(serializers.Serializer):
     id = serializers.IntegerField()
+    bracket = serializers.CharField(help_text="main, or third_place")
     round = serializers.IntegerField()
     position = serializers.IntegerField()
-    state = serializers.CharField()
+    best_of = serializers.IntegerField()
+    state = serializers.CharField(help_text="scheduled, live, disputed, completed, or cancelled (nobody to play it)")
     participant1_id = serializers.IntegerField(allow_null=True)
     participant2_id = serializers.IntegerField(allow_null=True)
     participant1_score = serializers.IntegerField()
     participant2_score = serializers.IntegerField()
     winner_id = serializers.IntegerField(allow_null=True)
     score_version = serializers.IntegerField()
+    game = serializers.IntegerField(help_text="The game being played (the last one once completed).")
+    series = serializers.ListField(child=serializers.IntegerField(), help_text="[wins of participant 1, of 2]")
+    games = GameOutput(many=True)
+    forfeit = serializers.BooleanField(help_text="A walkover: completed without being played out.")
+    forfeited_by_id = serializers.IntegerField(allow_null=True, help_text="Null in a walkover: nobody came.")
     version = serializers.IntegerField(help_text="Changes of state, participants or winner (docs/protocol.md).")
     dispute = DisputeSummaryOutput(allow_null=True, help_text="The open dispute, if any.")
     sequence = serializers.IntegerField(allow_null=True, help_text="Null while the live-score service is down.")
@@ -223,7 +277,11 @@ class ParticipantDetailOutput(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     seed = serializers.IntegerField()
+    disqualified = serializers.SerializerMethodField()
     username = serializers.CharField(source="user.username", allow_null=True, default=None)
+
+    def get_disqualified(self, participant) -> bool:
+        return participant.disqualified_at is not None
 
 
 class ParticipantsCreatedOutput(serializers.Serializer):

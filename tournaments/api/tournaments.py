@@ -143,6 +143,18 @@ class ParticipantDetail(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class DisqualifyParticipant(APIView):
+    """The participant forfeits their current match and every later one (organizer)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses=ParticipantDetailOutput)
+    def post(self, request, participant_id: int):
+        participant = visible(Participant.objects.all(), participant_id, request, tournament="tournament")
+        require_role(request, participant.tournament_id, ORGANIZER)
+        return Response(ParticipantDetailOutput(services.disqualify(participant_id=participant_id)).data)
+
+
 class Roles(APIView):
     permission_classes = [IsAuthenticated]
 

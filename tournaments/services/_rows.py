@@ -9,12 +9,22 @@ ordering joins the tournament): each lock is taken where this order says.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from django.db import transaction
 from django.db.models import F
+
+from realtime import broadcast
 
 from ..errors import NotFound
 from ..models import Match, Participant, Tournament
 
-BRACKET_FIELDS = ("id", "round", "position", "state", "participant1_id", "participant2_id", "winner_id", "version")
+BRACKET_FIELDS = (
+    "id", "bracket", "round", "position", "best_of", "state", "participant1_id", "participant2_id", "winner_id",
+    "forfeit", "version",
+)  # fmt: skip
 
 
 def locked_tournament(tournament_id: int) -> Tournament:
@@ -52,9 +62,67 @@ def bracket_data(tournament_id: int) -> list[dict]:
 
 
 def participants_data(tournament_id: int) -> list[dict]:
-    return list(Participant.objects.filter(tournament_id=tournament_id).values("id", "name", "seed"))
+    rows = Participant.objects.filter(tournament_id=tournament_id).values("id", "name", "seed", "disqualified_at")
+    return [
+        {"id": row["id"], "name": row["name"], "seed": row["seed"], "disqualified": row["disqualified_at"] is not None}
+        for row in rows
+    ]
 
 
 def bump_version(match: Match) -> None:
     """Mark a change of the match's state, participants or winner (saved with the row)."""
     match.version = F("version") + 1
+
+
+def save_and_refresh(match: Match, *fields: str) -> None:
+    """Save (all fields, or `fields`) and read back the counter the database incremented."""
+    match.save(update_fields=list(fields) or None)
+    match.refresh_from_db(fields=["version"])
+
+
+def score_of(match: Match) -> tuple[int, int, int]:
+    """(p1, p2, score_version) as the database holds them (live scores may be a save interval ahead)."""
+    return match.participant1_score, match.participant2_score, match.score_version
+
+
+def write_scores(
+    match: Match, participant1_score: int, participant2_score: int, *, closing: bool = False
+) -> broadcast.Reservation:
+    """Scores this transaction writes (a result or a correction), with a score version reserved in
+    Redis so they are newer than every live score taken before. `closing`: a game or the match is
+    being completed, so Redis takes no live score after this one (the reservation has the last)."""
+    reservation = broadcast.reserve_score_version(
+        match_id=match.id, tournament_id=match.tournament_id, floor=match.score_version,
+        version=match.version, closing=closing,
+    )  # fmt: skip
+    if closing:
+        closed = _closed_gates.get()
+        if closed is None:
+            raise RuntimeError("a score that closes a match's gate is written inside result_change()")
+        closed.append((match.id, reservation.score_version))
+    match.score_version = reservation.score_version
+    match.participant1_score = participant1_score
+    match.participant2_score = participant2_score
+    return reservation
+
+
+# (match id, reserved score version) of the gates the current result_change() closed.
+_closed_gates: ContextVar[list[tuple[int, int]] | None] = ContextVar("closed_gates", default=None)
+
+
+@contextmanager
+def result_change() -> Iterator[None]:
+    """The transaction of a change of results. A completion shuts the match's gate in Redis before
+    it commits (`write_scores(closing=True)`): if the transaction fails, every gate it shut is
+    opened again, so the match takes live scores as before."""
+    closed: list[tuple[int, int]] = []
+    token = _closed_gates.set(closed)
+    try:
+        with transaction.atomic():
+            yield
+    except BaseException:
+        for match_id, score_version in closed:
+            broadcast.reopen_after_failed_completion(match_id=match_id, score_version=score_version)
+        raise
+    finally:
+        _closed_gates.reset(token)

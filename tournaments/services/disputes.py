@@ -18,9 +18,20 @@ from realtime import broadcast
 from .. import selectors
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..models import Dispute, Match, Tournament, TournamentRole
-from ._rows import bump_version, locked_match, locked_tournament, locked_tournament_and_match, tournament_of
+from . import progress
+from ._rows import (
+    bump_version,
+    locked_match,
+    locked_tournament,
+    locked_tournament_and_match,
+    result_change,
+    save_and_refresh,
+    score_of,
+    tournament_of,
+    write_scores,
+)
 from .live_scores import check_scores
-from .matches import carry_result_forward, locked_next_match, save_and_refresh, score_of, winner_of, write_scores
+from .matches import participant_of, series_of, winning_side
 
 OFFICIALS = (TournamentRole.Role.ORGANIZER, TournamentRole.Role.REFEREE)
 
@@ -43,6 +54,7 @@ def open_dispute(*, match_id: int, opened_by: AbstractBaseUser, reason: str) -> 
             dispute_id=dispute.id,
             reason=reason,
             score=score_of(match),
+            game=match.game,
         )
     return dispute
 
@@ -66,9 +78,8 @@ def _check_may_dispute(match: Match, user: AbstractBaseUser) -> None:
     if Dispute.objects.filter(match=match, opened_by=user).exists():
         # Each dispute holds the next match: a player may not stall the bracket by disputing again.
         raise Conflict("You have already disputed this match; its officials may reopen it.")
-    next_match = locked_next_match(match)
-    if next_match is not None and next_match.state != Match.State.SCHEDULED:
-        raise Conflict("The match this one feeds has started: its result can no longer be disputed.")
+    if any(following.state != Match.State.SCHEDULED for following in progress.next_matches(match)):
+        raise Conflict("A match this one feeds has started: its result can no longer be disputed.")
 
 
 def resolve_dispute(
@@ -81,15 +92,16 @@ def resolve_dispute(
 ) -> Dispute:
     """Close a dispute, keeping the result (no scores) or correcting it (both scores).
 
-    The match returns to what it was: live, or completed. Correcting a completed match may change
-    its winner, who then replaces the old one in the next match, unless that match has started.
+    The match returns to what it was: live, or completed. A live match's correction is its current
+    game's score; a completed match's is its last game's, which may change its winner, who then
+    replaces the old one in the next match, unless that match has started.
     """
     correction = _correction(participant1_score, participant2_score)
     resolution = resolution.strip()
     if not resolution:
         raise Invalid("Say how the dispute was resolved.", field="resolution")
-    with transaction.atomic():
-        locked_tournament(tournament_of(Dispute, dispute_id, field="match__tournament_id"))
+    with result_change():
+        tournament = locked_tournament(tournament_of(Dispute, dispute_id, field="match__tournament_id"))
         dispute = Dispute.objects.select_for_update(of=("self",)).filter(pk=dispute_id).order_by().first()
         if dispute is None:
             raise NotFound(f"Dispute {dispute_id} does not exist.")
@@ -114,7 +126,11 @@ def resolve_dispute(
             winner_id=match.winner_id,
             corrected=score_of(match) if correction is not None else None,
             known_score=score_of(match),
+            game=match.game,
+            series=match.series,
         )  # a live match's stream goes on from the (corrected) score
+        # Its result may have changed; and the matches it feeds are no longer held by the dispute.
+        progress.settle(tournament)
     return dispute
 
 
@@ -139,14 +155,29 @@ def _keep_result(match: Match) -> None:
 
 
 def _correct_result(match: Match, participant1_score: int, participant2_score: int) -> None:
-    """New scores; for a completed match also the winner, carried forward if it changed."""
+    """New scores: a live match's current game, or a completed match's last game (and so perhaps
+    its winner, carried forward by the caller's settle)."""
     match.state = _state_before_dispute(match)
-    previous_winner_id = match.winner_id
     if match.is_over:
-        match.winner_id = winner_of(match, participant1_score, participant2_score)
+        _correct_last_game(match, participant1_score, participant2_score)
     write_scores(match, participant1_score, participant2_score)
     bump_version(match)
     save_and_refresh(match)
-    if match.winner_id != previous_winner_id:
-        # After the save: what goes out about the bracket shows this match corrected.
-        carry_result_forward(match)
+
+
+def _correct_last_game(match: Match, participant1_score: int, participant2_score: int) -> None:
+    if match.forfeit:
+        raise Conflict("A walkover has no score to correct: reopen the match instead.")
+    last = match.games.order_by("-number").first()
+    side = winning_side(participant1_score, participant2_score)
+    before = series_of(match).before_last_game(1 if last.winner_id == match.participant1_id else 2)
+    series = before.after_game(side)
+    if not series.over:
+        raise Invalid(
+            f"With game {last.number} won by the other side the series would not be over: reopen the match instead."
+        )
+    last.participant1_score, last.participant2_score = participant1_score, participant2_score
+    last.winner_id = participant_of(match, side)
+    last.save(update_fields=["participant1_score", "participant2_score", "winner"])
+    match.participant1_wins, match.participant2_wins = series.wins
+    match.winner_id = participant_of(match, series.winner_side)

@@ -48,26 +48,38 @@ def check_scores(participant1_score: int, participant2_score: int) -> None:
 
 
 def update_score(
-    *, match_id: int, participant1_score: int, participant2_score: int, by: AbstractBaseUser | None = None
+    *,
+    match_id: int,
+    participant1_score: int,
+    participant2_score: int,
+    by: AbstractBaseUser | None = None,
+    game: int | None = None,
 ) -> LiveScore:
-    """Record a live score (absolute). `by` None: the domain itself (tests, simulate), no role check."""
+    """Record a live score (absolute) of the current game. `by` None: the domain itself (tests,
+    simulate), no role check. `game`: refused unless it is the game being played (a feed that is
+    behind never writes into the next game); None: whichever it is."""
     check_scores(participant1_score, participant2_score)
-    return _submit(match_id, participant1_score, participant2_score, by=by, add=False)
+    return _submit(match_id, participant1_score, participant2_score, by=by, add=False, game=game)
 
 
 def adjust_score(
-    *, match_id: int, participant1_delta: int = 0, participant2_delta: int = 0, by: AbstractBaseUser | None = None
+    *,
+    match_id: int,
+    participant1_delta: int = 0,
+    participant2_delta: int = 0,
+    by: AbstractBaseUser | None = None,
+    game: int | None = None,
 ) -> LiveScore:
     """Add to a live score (never below 0), atomically in Redis: what a referee's +/− taps send, so
     two referees tapping at once both count (absolute posts would overwrite each other)."""
     for delta in (participant1_delta, participant2_delta):
         if isinstance(delta, bool) or not isinstance(delta, int) or abs(delta) > MAX_ADJUSTMENT:
             raise Invalid(f"Adjustments are whole numbers from -{MAX_ADJUSTMENT} to {MAX_ADJUSTMENT}.")
-    return _submit(match_id, participant1_delta, participant2_delta, by=by, add=True)
+    return _submit(match_id, participant1_delta, participant2_delta, by=by, add=True, game=game)
 
 
 def _submit(
-    match_id: int, participant1: int, participant2: int, *, by: AbstractBaseUser | None, add: bool
+    match_id: int, participant1: int, participant2: int, *, by: AbstractBaseUser | None, add: bool, game: int | None
 ) -> LiveScore:
     trusted = by is None or by.is_superuser
     tournament_id = _tournament_of_match(match_id)
@@ -81,6 +93,7 @@ def _submit(
             user_id=None if trusted else by.pk,
             add=add,
             max_score=MAX_SCORE,
+            game=game,
         )
         if submitted.accepted:
             return LiveScore(
@@ -94,6 +107,8 @@ def _submit(
             tournament_id = _prime_gate(match_id)
         elif submitted.status == "forbidden":
             _explain_forbidden(match_id, tournament_id, by)
+        elif submitted.status == "wrong_game":
+            raise Conflict(f"Game {submitted.game} is being played: this score is for game {game}.", field="game")
         else:  # not_live
             raise Conflict(_not_live_message(submitted.state))
     raise Conflict("The match changed while the score was being posted; post it again.")
@@ -130,11 +145,14 @@ def _prime_gate(match_id: int) -> int:
         state=match.state,
         version=match.version,
         score=(match.participant1_score, match.participant2_score, match.score_version),
+        game=match.game,
     )
     return match.tournament_id
 
 
-_GATE_FIELDS = ("tournament_id", "state", "version", "participant1_score", "participant2_score", "score_version")
+_GATE_FIELDS = (
+    "tournament_id", "state", "version", "participant1_score", "participant2_score", "score_version", "game",
+)  # fmt: skip
 
 
 def _explain_forbidden(match_id: int, tournament_id: int, user: AbstractBaseUser) -> None:
@@ -153,7 +171,7 @@ def _explain_forbidden(match_id: int, tournament_id: int, user: AbstractBaseUser
 
 def _not_live_message(state: str) -> str:
     if state == "closing":
-        return "The match is being completed: scores are no longer taken."
+        return "The game is being completed: scores are no longer taken for it."
     return f"Scores can only be posted to a live match; this one is {state}."
 
 

@@ -12,12 +12,12 @@ from django.db import transaction
 
 from realtime import broadcast
 
-from .. import bracket
+from .. import bracket, results
 from ..errors import Conflict, Invalid, NotFound
 from ..models import Match, Participant, Tournament, TournamentRole
 from ._rows import bracket_data, locked_tournament, participants_data, tournament_of
 
-# Formats and series the data model will grow into; only these are played today.
+# Formats the data model will grow into; only these are played today.
 SUPPORTED_FORMATS = (Tournament.Format.SINGLE_ELIMINATION,)
 
 
@@ -49,12 +49,15 @@ def create_tournament(
     if format not in SUPPORTED_FORMATS:
         raise Invalid(f"Format {format!r} is not available; use single_elimination.", field="format")
     for field, value in (("best_of", best_of), ("final_best_of", final_best_of)):
-        if value != 1:
-            raise Invalid("Best-of series are not available yet: every match is one game.", field=field)
-    if third_place_match:
-        raise Invalid("A third-place match is not available yet.", field="third_place_match")
+        try:
+            results.check_best_of(value)
+        except ValueError as error:
+            raise Invalid(f"{field}: {error}.", field=field) from None
     with transaction.atomic():
-        tournament = Tournament.objects.create(name=name, game=game, visibility=visibility, format=format)
+        tournament = Tournament.objects.create(
+            name=name, game=game, visibility=visibility, format=format, best_of=best_of,
+            final_best_of=final_best_of, third_place_match=third_place_match,
+        )  # fmt: skip
         TournamentRole.objects.create(tournament=tournament, user=organizer, role=TournamentRole.Role.ORGANIZER)
         broadcast.officials_changed(tournament_id=tournament.id)
         _add(tournament, [NewParticipant(name=participant_name) for participant_name in participant_names])
@@ -119,18 +122,32 @@ def _regenerate(tournament: Tournament) -> list[Match]:
             f"A bracket needs {bracket.MIN_PARTICIPANTS} to {bracket.MAX_PARTICIPANTS} participants;"
             f" this tournament has {len(participants)}."
         )
+    if tournament.third_place_match and len(participants) < 4:
+        raise Invalid(
+            f"A third-place match needs at least 4 participants; this tournament has {len(participants)}.",
+            field="third_place_match",
+        )
     by_rank = dict(enumerate(participants, start=1))
     tournament.matches.all().delete()
+    planned = bracket.plan(len(participants), third_place=tournament.third_place_match)
     matches = Match.objects.bulk_create(
         Match(
             tournament=tournament,
-            round=planned.round,
-            position=planned.position,
-            participant1=by_rank.get(planned.seed1),
-            participant2=by_rank.get(planned.seed2),
+            bracket=match.bracket,
+            round=match.round,
+            position=match.position,
+            best_of=tournament.final_best_of if match.is_final else tournament.best_of,
+            participant1=by_rank.get(match.seed1),
+            participant2=by_rank.get(match.seed2),
         )
-        for planned in bracket.plan(len(participants))
+        for match in planned
     )
+    for match, plan in zip(matches, planned, strict=True):  # the edges, now that every match has an id
+        for edge, field in ((plan.winner_to, "winner_to"), (plan.loser_to, "loser_to")):
+            if edge is not None:
+                setattr(match, f"{field}_id", matches[edge.to].id)
+                setattr(match, f"{field}_slot", edge.slot)
+    Match.objects.bulk_update(matches, ["winner_to", "winner_to_slot", "loser_to", "loser_to_slot"])
     tournament.status = Tournament.Status.ONGOING
     tournament.save(update_fields=["status"])
     broadcast.bracket_generated(

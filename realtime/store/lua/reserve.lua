@@ -8,7 +8,8 @@
 -- ARGV[1] the database's score version (a floor: the hash may have lost its own)
 -- ARGV[2] close ('1' or '')       ARGV[3] the match's change counter
 -- ARGV[4] gate lease ms           ARGV[5] tournament id        ARGV[6] state TTL s
--- Returns the reserved score version.
+-- Returns {the reserved score version, p1, p2} with the live score as Redis holds it (-1, -1 if
+-- it does not: the database's is the latest then).
 --#include lib/clock.lua
 --#include lib/publish.lua
 --#include lib/match.lua
@@ -22,4 +23,5 @@ if ARGV[2] == '1' then
   redis.call('HSET', KEYS[1], 'closing', version)
 end
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[6]))
-return version
+local live = redis.call('HMGET', KEYS[1], 'p1', 'p2')
+return {version, tonumber(live[1]) or -1, tonumber(live[2]) or -1}

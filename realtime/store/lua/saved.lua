@@ -9,7 +9,7 @@ local version = tonumber(ARGV[2])
 local state = redis.call('HMGET', KEYS[1], 'saved', 'published_score')
 local saved = math.max(tonumber(state[1]) or 0, version)
 redis.call('HSET', KEYS[1], 'saved', saved)
-local published = tonumber(string.match(state[2] or '', '(%d+)$') or 0)
+local published = tonumber(string.match(state[2] or '', '^%d+:%d+:(%d+)') or 0)
 if saved < published then return 0 end
 redis.call('ZREM', KEYS[2], ARGV[1])
 return 1

@@ -12,13 +12,14 @@
 -- ARGV[1] pending member         ARGV[2] tournament id         ARGV[3] user id ('' = trusted)
 -- ARGV[4] 'set' or 'add'         ARGV[5] p1 (or its delta)     ARGV[6] p2 (or its delta)
 -- ARGV[7] max score              ARGV[8] window ms             ARGV[9] max-wait ms
--- ARGV[10] state TTL s
+-- ARGV[10] state TTL s          ARGV[11] the game the score is for ('' = the current one)
 -- Returns one of
 --   {'schedule' | 'coalesced', token, delay_ms, p1, p2, score_version}
 --   {'officials_unknown', access epoch}   the officials' set must be read from the database first
 --   {'forbidden'}                         the user is no official of the tournament
 --   {'state_unknown'}                     the gate must be read from the database first
 --   {'not_live', state}                   the match is scheduled, disputed, completed or being completed
+--   {'wrong_game', current game}          the score is for a game that is over (or not begun)
 --#include lib/clock.lua
 
 local member, tournament, user = ARGV[1], ARGV[2], ARGV[3]
@@ -28,10 +29,13 @@ if user ~= '' then
   end
   if redis.call('SISMEMBER', KEYS[3], user) == 0 then return {'forbidden'} end
 end
-local state = redis.call('HMGET', KEYS[1], 'done', 'state', 'lease', 'tournament', 'pending', 'since', 'p1', 'p2')
+local state = redis.call('HMGET', KEYS[1], 'done', 'state', 'lease', 'tournament', 'pending', 'since', 'p1', 'p2',
+                         'game')
 if state[1] == '1' then return {'not_live', 'completed'} end
 if not state[2] or state[4] ~= tournament or now >= tonumber(state[3]) then return {'state_unknown'} end
 if state[2] ~= 'live' then return {'not_live', state[2]} end
+local game = state[9] or '1'
+if ARGV[11] ~= '' and ARGV[11] ~= game then return {'wrong_game', tonumber(game)} end
 
 local max_score = tonumber(ARGV[7])
 local p1, p2 = tonumber(ARGV[5]), tonumber(ARGV[6])

@@ -6,9 +6,10 @@
 -- time, so the order of sequences is the order of publishes.
 --
 -- The frame is `head .. sequence .. score_fields .. tail`. `score` is nil for a frame without a
--- score, else {p1, p2, score_version}: the fields are rendered here (score versions are assigned in
--- Redis), and the score becomes the match's published score ("p1:p2:score_version"): what every
--- client displays at that sequence, what snapshots show and what the database is brought up to.
+-- score, else {p1, p2, score_version, game}: the fields are rendered here (score versions are
+-- assigned in Redis), and the score becomes the match's published score
+-- ("p1:p2:score_version:game"): what every client displays at that sequence, what snapshots show
+-- and what the database is brought up to.
 --
 -- `target` is read_target(json, tournament_key, history_key): where the stream's frames go.
 --   json = {"stream": "m:5", "rooms": [[group, pub/sub channel], ...], "ttl": s,
@@ -27,8 +28,8 @@ local function publish(state_key, target, head, tail, score, latest_only)
   local fields = ''
   if score then
     fields = ',"score_version":' .. score[3] .. ',"participant1_score":' .. score[1]
-      .. ',"participant2_score":' .. score[2]
-    redis.call('HSET', state_key, 'published_score', score[1] .. ':' .. score[2] .. ':' .. score[3])
+      .. ',"participant2_score":' .. score[2] .. ',"game":' .. score[4]
+    redis.call('HSET', state_key, 'published_score', table.concat(score, ':', 1, 4))
   end
   local frame = head .. sequence .. fields .. tail
   -- The channels-redis pub/sub layer's message for each room (realtime.store.keys.FRAME_MESSAGE_TYPE):
