@@ -259,20 +259,34 @@ json_values = st.recursive(
         ),
     ),
     endpoint=st.sampled_from(
-        ["score", "complete", "games/complete", "forfeit", "reopen", "disputes", "start", "resolve", "bracket"]
+        [
+            "score",
+            "complete",
+            "games/complete",
+            "forfeit",
+            "reopen",
+            "disqualify",
+            "disputes",
+            "start",
+            "resolve",
+            "bracket",
+        ]
     ),
     identifier=st.one_of(st.just(None), st.integers(min_value=0, max_value=2**63)),
 )
 def test_fuzzed_requests_to_every_write_endpoint_never_get_a_500(organizer, live_match, body, endpoint, identifier):
     """Any body, any id, on every write endpoint: a 2xx or a clear 4xx, never a 500."""
     dispute = Dispute.objects.filter(match=live_match, status="open").first()
-    default_id = {"resolve": dispute.id if dispute else 1, "bracket": live_match.tournament_id}.get(
-        endpoint, live_match.id
-    )
+    default_id = {
+        "resolve": dispute.id if dispute else 1,
+        "bracket": live_match.tournament_id,
+        "disqualify": live_match.participant1_id,
+    }.get(endpoint, live_match.id)
     target = default_id if identifier is None else identifier
     path = {
         "resolve": f"/api/disputes/{target}/resolve/",
         "bracket": f"/api/tournaments/{target}/bracket/",
+        "disqualify": f"/api/participants/{target}/disqualify/",
     }.get(endpoint, f"/api/matches/{target}/{endpoint}/")
     response = client_for(organizer).post(path, body, format="json")
     assert response.status_code < 500, response.content
