@@ -87,7 +87,7 @@ def _participant_data(participant: Participant) -> dict:
     }
 
 
-def _games_data(match: Match) -> list[dict]:
+def games_data(match: Match) -> list[dict]:
     """The match's completed games, then the one being played (its live score is the match's)."""
     games = [
         {
@@ -134,7 +134,7 @@ def _match_data(match: Match, open_disputes: dict[int, dict]) -> dict:
         "winner_id": match.winner_id,
         "game": match.game,
         "series": match.series,
-        "games": _games_data(match),
+        "games": games_data(match),
         "forfeit": match.forfeit,
         "forfeited_by_id": match.forfeited_by_id,
         "version": match.version,

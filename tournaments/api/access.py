@@ -34,7 +34,8 @@ def visible(queryset, pk: int, request, *, tournament: str = ""):
     return found
 
 
-def match_for_officials(request, match_id: int) -> None:
-    """404 for an unknown (or hidden) match, else 403 unless the caller officiates its tournament."""
+def match_for_officials(request, match_id: int, *roles: str) -> None:
+    """404 for an unknown (or hidden) match, else 403 unless the caller officiates its tournament
+    (with one of `roles`: organizer or referee unless said)."""
     match = visible(Match.objects.all(), match_id, request, tournament="tournament")
-    require_role(request, match.tournament_id, *OFFICIALS)
+    require_role(request, match.tournament_id, *(roles or OFFICIALS))

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from .. import services
+from .. import selectors, services
 from ..models import Dispute, Match
 from .access import OFFICIALS, ORGANIZER, match_for_officials, require_role, visible
 from .serializers import (
@@ -98,9 +98,8 @@ class CompleteGame(APIView):
         data = valid(GameResultInput, request)
         match_for_officials(request, match_id)
         match = services.complete_game(match_id=match_id, **data)
-        match.completed_game = match.games.order_by("-number").first()
-        match.completed_game.state = "completed"
-        return Response(GameCompletedOutput(match).data)
+        completed = [game for game in selectors.games_data(match) if game["state"] == "completed"][-1]
+        return Response({**ResultOutput(match).data, "completed_game": completed})
 
 
 class ForfeitMatch(APIView):
@@ -119,8 +118,7 @@ class ReopenMatch(APIView):
 
     @extend_schema(request=None, responses=ResultOutput)
     def post(self, request, match_id: int):
-        match = visible(Match.objects.all(), match_id, request, tournament="tournament")
-        require_role(request, match.tournament_id, ORGANIZER)
+        match_for_officials(request, match_id, ORGANIZER)
         return Response(ResultOutput(services.reopen_match(match_id=match_id)).data)
 
 

@@ -121,24 +121,26 @@ class Participants(APIView):
         return Response(ParticipantsCreatedOutput({"participants": created}).data, status=status.HTTP_201_CREATED)
 
 
+def organized_participant(request, participant_id: int) -> Participant:
+    """The participant (404 if hidden), if the caller organizes its tournament (else 403)."""
+    participant = visible(Participant.objects.all(), participant_id, request, tournament="tournament")
+    require_role(request, participant.tournament_id, ORGANIZER)
+    return participant
+
+
 class ParticipantDetail(APIView):
     permission_classes = [IsAuthenticated]
-
-    def _organized(self, request, participant_id: int) -> Participant:
-        participant = visible(Participant.objects.all(), participant_id, request, tournament="tournament")
-        require_role(request, participant.tournament_id, ORGANIZER)
-        return participant
 
     @extend_schema(request=ParticipantUpdateInput, responses=ParticipantDetailOutput)
     def patch(self, request, participant_id: int):
         data = valid(ParticipantUpdateInput, request)
-        self._organized(request, participant_id)
+        organized_participant(request, participant_id)
         participant = services.update_participant(participant_id=participant_id, **data)
         return Response(ParticipantDetailOutput(participant).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request, participant_id: int):
-        self._organized(request, participant_id)
+        organized_participant(request, participant_id)
         services.remove_participant(participant_id=participant_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -150,8 +152,7 @@ class DisqualifyParticipant(APIView):
 
     @extend_schema(request=None, responses=ParticipantDetailOutput)
     def post(self, request, participant_id: int):
-        participant = visible(Participant.objects.all(), participant_id, request, tournament="tournament")
-        require_role(request, participant.tournament_id, ORGANIZER)
+        organized_participant(request, participant_id)
         return Response(ParticipantDetailOutput(services.disqualify(participant_id=participant_id)).data)
 
 

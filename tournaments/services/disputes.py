@@ -31,7 +31,7 @@ from ._rows import (
     write_scores,
 )
 from .live_scores import check_scores
-from .matches import participant_of, series_of, winning_side
+from .matches import last_game, participant_of, series_of, winning_side
 
 OFFICIALS = (TournamentRole.Role.ORGANIZER, TournamentRole.Role.REFEREE)
 
@@ -168,9 +168,9 @@ def _correct_result(match: Match, participant1_score: int, participant2_score: i
 def _correct_last_game(match: Match, participant1_score: int, participant2_score: int) -> None:
     if match.forfeit:
         raise Conflict("A walkover has no score to correct: reopen the match instead.")
-    last = match.games.order_by("-number").first()
+    last, last_side = last_game(match)
     side = winning_side(participant1_score, participant2_score)
-    before = series_of(match).before_last_game(1 if last.winner_id == match.participant1_id else 2)
+    before = series_of(match).before_last_game(last_side)
     series = before.after_game(side)
     if not series.over:
         raise Invalid(

@@ -47,6 +47,12 @@ def participant_of(match: Match, side: int) -> int:
     return match.participant1_id if side == 1 else match.participant2_id
 
 
+def last_game(match: Match) -> tuple[Game, int]:
+    """The match's last completed game, and the side (1 or 2) that won it."""
+    game = match.games.order_by("-number").first()
+    return game, side_of(match, game.winner_id)
+
+
 def winning_side(participant1_score: int, participant2_score: int) -> int:
     if participant1_score == participant2_score:
         raise Invalid("A game cannot end in a tie: every game of a bracket has a winner.", field="participant2_score")
@@ -132,15 +138,11 @@ def complete_game(
             match.participant1_score = match.participant2_score = 0
         bump_version(match)
         save_and_refresh(match)
-        broadcast.concluded(
-            match_id=match.id,
-            tournament_id=match.tournament_id,
-            version=match.version,
+        progress.announce_conclusion(
+            match,
             score=(participant1_score, participant2_score, match.score_version),
             game=finished,
-            series=match.series,
             game_winner_id=participant_of(match, side) if match.best_of > 1 else None,
-            match_winner_id=match.winner_id,
         )
         if series.over:
             progress.settle(tournament)
@@ -245,8 +247,7 @@ def _undo_walkover(match: Match) -> None:
 
 def _undo_last_game(match: Match) -> None:
     """The last game is live again, with its final score as the live score."""
-    last = match.games.order_by("-number").first()
-    side = 1 if last.winner_id == match.participant1_id else 2
+    last, side = last_game(match)
     match.participant1_wins, match.participant2_wins = series_of(match).before_last_game(side).wins
     match.game = last.number
     match.participant1_score, match.participant2_score = last.participant1_score, last.participant2_score

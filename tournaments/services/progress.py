@@ -45,8 +45,13 @@ def next_matches(match: Match) -> list[Match]:
     return list(Match.objects.select_for_update(of=("self",)).filter(pk__in=ids).order_by("pk"))
 
 
+def final_of(matches: list[Match]) -> Match:
+    return next(m for m in matches if m.bracket == Match.Bracket.MAIN and m.winner_to_id is None)
+
+
 def replay_of(matches: list[Match], disqualified: set[int]) -> results.Replay:
-    fed = {edge for match in matches for edge in map(_slot_of, edges_of(match)) if edge}
+    edges = {match.id: edges_of(match) for match in matches}
+    fed = {(edge.to, edge.slot) for pair in edges.values() for edge in pair if edge}
     nodes = [
         results.Node(
             match.id,
@@ -54,8 +59,8 @@ def replay_of(matches: list[Match], disqualified: set[int]) -> results.Replay:
                 None if (match.id, 1) in fed else match.participant1_id,
                 None if (match.id, 2) in fed else match.participant2_id,
             ),
-            winner_to=edges_of(match)[0],
-            loser_to=edges_of(match)[1],
+            winner_to=edges[match.id][0],
+            loser_to=edges[match.id][1],
         )
         for match in matches
     ]
@@ -70,14 +75,10 @@ def replay_of(matches: list[Match], disqualified: set[int]) -> results.Replay:
         edge.to
         for match in matches
         if match.state == Match.State.DISPUTED
-        for edge in edges_of(match)
+        for edge in edges[match.id]
         if edge is not None and edge.to in by_id
     }
     return results.replay(nodes, decided, disqualified, held)
-
-
-def _slot_of(edge: Edge | None) -> tuple[int, int] | None:
-    return (edge.to, edge.slot) if edge else None
 
 
 def _disqualified(tournament: Tournament) -> set[int]:
@@ -87,8 +88,7 @@ def _disqualified(tournament: Tournament) -> set[int]:
 
 def would_leave_no_champion(tournament: Tournament, *, also_disqualified: int) -> bool:
     matches = list(Match.objects.filter(tournament_id=tournament.id).order_by("pk"))
-    final = next(m for m in matches if m.bracket == Match.Bracket.MAIN and m.winner_to_id is None)
-    return replay_of(matches, _disqualified(tournament) | {also_disqualified}).cancelled(final.id)
+    return replay_of(matches, _disqualified(tournament) | {also_disqualified}).cancelled(final_of(matches).id)
 
 
 def settle(tournament: Tournament) -> None:
@@ -109,7 +109,7 @@ def settle(tournament: Tournament) -> None:
                 complete_walkover(match, winner_id=walkover.winner, forfeited_by_id=walkover.loser)
     if bracket_changed:
         broadcast.bracket_updated(tournament_id=tournament.id, matches=bracket_data(tournament.id))
-    _settle_tournament(tournament, list(Match.objects.filter(tournament_id=tournament.id)))
+    _settle_tournament(tournament, matches)  # the rows as seated, completed or cancelled above
 
 
 def _seat(match: Match, participants: tuple[int | None, int | None]) -> bool:
@@ -154,23 +154,31 @@ def complete_walkover(match: Match, *, winner_id: int, forfeited_by_id: int | No
     match.started_at = match.started_at or match.completed_at
     bump_version(match)
     save_and_refresh(match)
+    announce_conclusion(match, score=score_of(match), game=match.game)
+
+
+def announce_conclusion(
+    match: Match, *, score: tuple[int, int, int], game: int, game_winner_id: int | None = None
+) -> None:
+    """Publish, after commit, that game `game` of `match` ended with `score` (`game_winner_id`: a
+    series's game) and/or, if the saved match has a winner, that the match did."""
     broadcast.concluded(
         match_id=match.id,
         tournament_id=match.tournament_id,
         version=match.version,
-        score=score_of(match),
-        game=match.game,
+        score=score,
+        game=game,
         series=match.series,
-        game_winner_id=None,
-        match_winner_id=winner_id,
-        forfeit=True,
-        forfeited_by_id=forfeited_by_id,
+        game_winner_id=game_winner_id,
+        match_winner_id=match.winner_id,
+        forfeit=match.forfeit,
+        forfeited_by_id=match.forfeited_by_id,
     )
 
 
 def _settle_tournament(tournament: Tournament, matches: list[Match]) -> None:
     """Completed once the final (and the third-place match, if any) is decided; ongoing otherwise."""
-    final = next(m for m in matches if m.bracket == Match.Bracket.MAIN and m.winner_to_id is None)
+    final = final_of(matches)
     third = next((m for m in matches if m.bracket == Match.Bracket.THIRD_PLACE), None)
 
     def decided(match: Match) -> bool:
