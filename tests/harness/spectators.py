@@ -66,7 +66,7 @@ class Spectator:
             for frame in self.frames:
                 if predicate(frame):
                     return frame
-        raise AssertionError(f"connection closed before the frame arrived; got {self.types()}")
+        raise AssertionError(f"connection closed (code {self.close_code}) before the frame arrived; got {self.types()}")
 
     async def send(self, message: dict | str | bytes) -> None:
         await self.socket.send(message if isinstance(message, (str, bytes)) else json.dumps(message))
