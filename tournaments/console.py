@@ -13,7 +13,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from . import selectors
-from .models import Tournament, TournamentRole
+from .models import ODD_BEST_OF, Match, Tournament, TournamentRole
 
 ORGANIZER = TournamentRole.Role.ORGANIZER
 
@@ -22,6 +22,11 @@ def round_title(round_number: int, rounds: int) -> str:
     """ "Final", "Semi-final", "Quarter-final" or "Round N" (console.js says the same)."""
     names = {rounds: "Final", rounds - 1: "Semi-final", rounds - 2: "Quarter-final"}
     return names.get(round_number, f"Round {round_number}") if round_number > 0 else ""
+
+
+def match_title(match: Match, rounds: int) -> str:
+    """The round's title, or "Third place" for the match of the semi-finals' losers."""
+    return "Third place" if match.bracket == Match.Bracket.THIRD_PLACE else round_title(match.round, rounds)
 
 
 @login_required
@@ -35,6 +40,7 @@ def index(request):
             "tournaments": selectors.officiated_tournaments(user),
             "may_create": selectors.may_create_tournaments(user),
             "visibilities": Tournament.Visibility.choices,
+            "best_of_choices": ODD_BEST_OF,
         },
     )
 
@@ -54,7 +60,7 @@ def tournament(request, tournament_id: int):
         {
             "tournament": tournament,
             "is_organizer": ORGANIZER in roles,
-            "matches": [(match, round_title(match.round, rounds)) for match in matches],
+            "matches": [(match, match_title(match, rounds)) for match in matches],
             "participants": selectors.tournament_participants(tournament_id),
             "officials": selectors.tournament_officials(tournament_id),
         },
@@ -75,7 +81,7 @@ def match(request, match_id: int):
         {
             "match": match,
             "tournament": match.tournament,
-            "round_title": round_title(match.round, rounds),
+            "round_title": match_title(match, rounds),
             "is_organizer": ORGANIZER in roles,
             "dispute": selectors.open_dispute_of(match_id),
         },

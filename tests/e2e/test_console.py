@@ -9,66 +9,20 @@ import re
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.contrib.auth import get_user_model
 from playwright.async_api import expect
 
 from tests.harness import factories
 from tests.harness.browser import ARTIFACTS
+from tests.harness.people import PASSWORD, PHONE, log_in, official, open_scoring_screen, user
 from tests.harness.polling import until
 from tests.harness.processes import ROOT
 from tournaments import services
-from tournaments.models import Match, Tournament, TournamentRole
+from tournaments.models import Match
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("celery_worker")]
 
-PASSWORD = "a-long-password-7"
-DESKTOP = {"viewport": {"width": 1280, "height": 800}}
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 SCREENSHOT = ROOT / "docs" / "console-phone.png"
 SECOND = 1000  # ms: how soon every screen must show a tap
-
-
-class Pages:
-    """Browser contexts of one test (each its own cookies: one per person), closed after it; and
-    every Content-Security-Policy violation any of their pages reported."""
-
-    def __init__(self, browser) -> None:
-        self.browser = browser
-        self.contexts = []
-        self.violations: list[str] = []
-
-    async def open(self, **options):
-        context = await self.browser.new_context(**(options or DESKTOP))
-        self.contexts.append(context)
-        page = await context.new_page()
-        page.on("console", lambda m: self.violations.append(m.text) if "Content Security" in m.text else None)
-        return page
-
-    async def close(self) -> None:
-        for context in self.contexts:
-            await context.close()
-
-
-@pytest.fixture
-async def pages(browser):
-    opened = Pages(browser)
-    yield opened
-    await opened.close()
-
-
-def user(username: str, *, creates_tournaments: bool = False):
-    """A user who logs in with PASSWORD; optionally allowed to create tournaments."""
-    created = get_user_model().objects.create_user(username, password=PASSWORD)
-    if creates_tournaments:
-        services.allow_to_create_tournaments(created)
-    return created
-
-
-def official(tournament: Tournament, username: str, role: str = TournamentRole.Role.REFEREE):
-    """A user with a password and a role in `tournament`."""
-    created = user(username)
-    TournamentRole.objects.create(tournament=tournament, user=created, role=role)
-    return created
 
 
 def first_round(tournament_id: int) -> list[Match]:
@@ -77,19 +31,6 @@ def first_round(tournament_id: int) -> list[Match]:
 
 def second_round_match(match: Match) -> Match:
     return Match.objects.get(tournament_id=match.tournament_id, round=2, position=match.position // 2)
-
-
-async def log_in(page, server, username: str) -> None:
-    await page.goto(f"{server.http_url}/accounts/login/")
-    await page.fill("#id_username", username)
-    await page.fill("#id_password", PASSWORD)
-    await page.click("button[type=submit]")
-    await expect(page).to_have_url(f"{server.http_url}/console/")
-
-
-async def open_scoring_screen(page, server, match_id: int) -> None:
-    await page.goto(f"{server.http_url}/console/matches/{match_id}/")
-    await expect(page.locator("#status")).to_have_text("live", timeout=10_000)
 
 
 def score_cell(page, match_id: int, slot: int):

@@ -135,6 +135,10 @@
     return "Round " + round;
   }
 
+  function matchTitle(m, rounds) {  // console.py match_title says the same
+    return m.bracket === "third_place" ? "Third place" : roundTitle(m.round, rounds);
+  }
+
   // Newest-wins for frames that carry a match's change counter (`version`), whatever order they arrive in:
   // LiveClient.newer (live-client.js), the rule the live page uses too. Looked up when called, as the
   // index page does not load live-client.js.
@@ -151,6 +155,9 @@
         name: form.elements.name.value.trim(),
         game: form.elements.game.value.trim(),
         visibility: form.elements.visibility.value,
+        best_of: Number(form.elements.best_of.value),
+        final_best_of: Number(form.elements.final_best_of.value),
+        third_place_match: form.elements.third_place_match.checked,
         participants: lines(form.elements.participants.value),
       };
       act(form, form.querySelector("button[type=submit]"), function () {
@@ -164,7 +171,7 @@
 
   // --- /console/tournaments/<id>/: matches, participants, officials ------------------------------
 
-  var STATE_ORDER = { live: 0, disputed: 1, scheduled: 2, completed: 3 };
+  var STATE_ORDER = { live: 0, disputed: 1, scheduled: 2, completed: 3, cancelled: 4 };
 
   function tournamentPage() {
     var tournamentId = root.dataset.tournamentId;
@@ -174,8 +181,10 @@
     // Until the snapshot arrives: the participants the server rendered.
     Array.prototype.forEach.call(document.querySelectorAll("#participants li"), function (li) {
       var id = Number(li.dataset.participantId);
-      state.participants[id] = { id: id, seed: Number(li.firstChild.textContent), name: li.lastChild.textContent };
+      state.participants[id] = { id: id, seed: Number(li.querySelector(".seed").textContent),
+        name: li.querySelector(".name").textContent, disqualified: li.dataset.disqualified === "true" };
     });
+    var organizer = root.dataset.organizer === "true";
 
     function name(id) { return id && state.participants[id] ? state.participants[id].name : "TBD"; }
 
@@ -187,24 +196,35 @@
       a.href = "/console/matches/" + m.id + "/";
       for (var i = 0; i < 2; i++) {
         var row = a.appendChild(document.createElement("div"));
-        row.appendChild(document.createElement("span"));
+        row.appendChild(document.createElement("span")).className = "name";
         row.appendChild(document.createElement("span")).className = "score";
       }
       a.appendChild(document.createElement("div")).className = "state";
       return li;
     }
 
+    // A series shows each side's wins; a one-game match its score. The state line says which game
+    // is being played and how it stands, and marks walkovers.
     function patchRow(li, m, rounds) {
       var a = li.firstElementChild;
       if (a.className !== "match " + m.state) a.className = "match " + m.state;
-      [[m.participant1_id, m.participant1_score], [m.participant2_id, m.participant2_score]].forEach(function (side, i) {
-        var row = a.children[i];
-        var cls = "row" + (m.winner_id && m.winner_id === side[0] ? " winner" : "");
+      var series = (m.best_of || 1) > 1;
+      [1, 2].forEach(function (side) {
+        var row = a.children[side - 1], id = m["participant" + side + "_id"];
+        var out = (m.forfeit && m.forfeited_by_id === id) || (state.participants[id] && state.participants[id].disqualified);
+        var cls = "row" + (m.winner_id && m.winner_id === id ? " winner" : "") + (id && out ? " out" : "");
         if (row.className !== cls) row.className = cls;
-        setText(row.firstChild, name(side[0]));
-        setText(row.lastChild, m.state === "scheduled" ? "" : String(side[1]));
+        setText(row.firstChild, name(id));
+        var shown = series ? (m.series || [0, 0])[side - 1] : m["participant" + side + "_score"];
+        setText(row.lastChild, m.state === "scheduled" || m.state === "cancelled" ? "" : String(shown));
       });
-      setText(a.children[2], roundTitle(m.round, rounds) + " · match " + (m.position + 1) + " · " + m.state);
+      var line = [matchTitle(m, rounds) + " · match " + (m.position + 1), m.state];
+      if (series && (m.state === "live" || m.state === "disputed")) {
+        line.push("game " + m.game + " " + m.participant1_score + ":" + m.participant2_score);
+      }
+      if (series) line.push("Bo" + m.best_of);
+      if (m.forfeit && m.state === "completed") line.push("walkover");
+      setText(a.children[2], line.join(" · "));
     }
 
     // Rows keyed by match id, reused; live first, then disputed, scheduled, completed.
@@ -214,7 +234,8 @@
       var rows = {};
       Array.prototype.forEach.call(list.children, function (li) { rows[li.dataset.matchId] = li; });
       matches.sort(function (a, b) {
-        return (STATE_ORDER[a.state] - STATE_ORDER[b.state]) || (a.round - b.round) || (a.position - b.position);
+        return (STATE_ORDER[a.state] - STATE_ORDER[b.state]) || (a.round - b.round) ||
+          ((a.bracket === "third_place") - (b.bracket === "third_place")) || (a.position - b.position);
       });
       matches.forEach(function (m, i) {
         var li = rows[m.id] || buildRow(m);
@@ -225,9 +246,11 @@
       Object.values(rows).forEach(function (li) { li.remove(); });
       document.getElementById("no-matches").hidden = matches.length > 0;
       var champion = document.getElementById("champion");
-      var winner = state.tournament && state.tournament.winner_id;
-      champion.hidden = !winner;
-      if (winner) setText(champion, "🏆 Champion: " + name(winner));
+      var t = state.tournament || {};
+      champion.hidden = !t.winner_id;
+      if (t.winner_id) {
+        setText(champion, "🏆 Champion: " + name(t.winner_id) + (t.third_place_id ? " · 🥉 Third place: " + name(t.third_place_id) : ""));
+      }
       if (state.tournament) setText(document.getElementById("tournament-status"), state.tournament.status);
       var missing = [];
       matches.forEach(function (m) {
@@ -241,9 +264,12 @@
       }
     }
 
+    // Once the bracket is drawn an organizer may disqualify a participant: they forfeit their live
+    // match and every later one. Two taps (Disqualify…, then Confirm), as it cannot be undone here.
     function renderParticipants() {
       var ul = document.getElementById("participants");
       var participants = Object.values(state.participants).sort(function (a, b) { return a.seed - b.seed; });
+      var ongoing = state.tournament ? state.tournament.status === "ongoing" : root.dataset.status === "ongoing";
       ul.textContent = "";
       participants.forEach(function (p) {
         var li = ul.appendChild(document.createElement("li"));
@@ -251,9 +277,43 @@
         li.appendChild(document.createElement("span")).className = "seed";
         li.firstChild.textContent = p.seed;
         li.appendChild(document.createTextNode(" "));
-        li.appendChild(document.createElement("span")).textContent = p.name;
+        var label = li.appendChild(document.createElement("span"));
+        label.className = "name" + (p.disqualified ? " out" : "");
+        label.textContent = p.name;
+        if (p.disqualified) li.appendChild(document.createElement("span")).className = "tag";
+        if (p.disqualified) li.lastChild.textContent = "disqualified";
+        if (organizer && ongoing && !p.disqualified) disqualifyControl(li, p);
       });
       setText(document.getElementById("participant-count"), String(participants.length));
+    }
+
+    function disqualifyControl(li, p) {
+      li.className = "control";
+      var button = li.appendChild(document.createElement("button"));
+      button.type = "button";
+      button.className = "small disqualify";
+      button.textContent = "Disqualify…";
+      var error = li.appendChild(document.createElement("p"));
+      error.className = "error";
+      error.setAttribute("role", "alert");
+      error.hidden = true;
+      button.addEventListener("click", function () {
+        if (button.dataset.confirming !== "true") {
+          button.dataset.confirming = "true";
+          button.textContent = "Confirm: disqualify " + p.name;
+          return;
+        }
+        act(li, button, function () {
+          return api("POST", "/api/participants/" + p.id + "/disqualify/");
+        }, function (data) {
+          state.participants[p.id] = Object.assign({}, p, data, { disqualified: true });
+          renderParticipants();
+          renderMatches();
+        }, function () {
+          button.dataset.confirming = "";
+          button.textContent = "Disqualify…";
+        });
+      });
     }
 
     function setParticipants(participants, replace) {
@@ -281,7 +341,7 @@
       matches.forEach(function (m) {
         var known = state.matches[m.id];
         if (!newer(m, known, true)) return;
-        state.matches[m.id] = Object.assign({ participant1_score: 0, participant2_score: 0 }, known, m);
+        state.matches[m.id] = Object.assign({ participant1_score: 0, participant2_score: 0, game: 1, series: [0, 0] }, known, m);
       });
     }
 
@@ -289,20 +349,26 @@
       var m = state.matches[d.match_id];
       if (!m) return;
       if (type === "score_updated") {
-        m.participant1_score = d.participant1_score;
-        m.participant2_score = d.participant2_score;
+        Object.assign(m, { participant1_score: d.participant1_score, participant2_score: d.participant2_score });
+        if (typeof d.game === "number") m.game = d.game;
         return;
       }
       if (!newer(d, m)) return;
       if (typeof d.version === "number") m.version = d.version;
+      var scores = { participant1_score: d.participant1_score, participant2_score: d.participant2_score };
       switch (type) {
         case "match_started":
           Object.assign(m, { state: "live", participant1_id: d.participant1_id, participant2_id: d.participant2_id });
           break;
+        case "game_completed":
+          Object.assign(m, { series: d.series, game: d.game + 1, participant1_score: 0, participant2_score: 0 });
+          break;
         case "match_completed":
         case "dispute_resolved":
-          Object.assign(m, { state: d.state || "completed", winner_id: d.winner_id,
-            participant1_score: d.participant1_score, participant2_score: d.participant2_score });
+        case "match_reopened":
+          Object.assign(m, scores, { state: d.state || "completed", winner_id: d.winner_id || null });
+          ["series", "game", "forfeit", "forfeited_by_id"].forEach(function (k) { if (k in d) m[k] = d[k]; });
+          if (type === "match_reopened") Object.assign(m, { forfeit: false, forfeited_by_id: null });
           break;
         case "dispute_created": m.state = "disputed"; break;
       }
@@ -320,14 +386,21 @@
         var d = frame.data;
         switch (frame.type) {
           case "bracket_generated":
+            if (state.tournament) state.tournament.status = d.matches.length ? "ongoing" : "registration";
             if (d.participants) setParticipants(d.participants, true);
             mergeMatches(d.matches, true);
-            if (state.tournament) state.tournament.status = d.matches.length ? "ongoing" : "registration";
             break;
           case "bracket_updated": mergeMatches(d.matches, false); break;
           case "participants_updated": setParticipants(d.participants, true); break;
           case "tournament_completed":
-            if (state.tournament) Object.assign(state.tournament, { status: "completed", winner_id: d.winner_id });
+            if (state.tournament) {
+              Object.assign(state.tournament, { status: "completed", winner_id: d.winner_id, third_place_id: d.third_place_id || null });
+            }
+            renderParticipants();
+            break;
+          case "tournament_reopened":
+            if (state.tournament) Object.assign(state.tournament, { status: d.status, winner_id: null, third_place_id: null });
+            renderParticipants();
             break;
           default: applyMatchEvent(frame.type, d);
         }
@@ -401,7 +474,10 @@
       participant1_id: num(ds.participant1Id), participant2_id: num(ds.participant2Id),
       names: {}, winner_id: num(ds.winnerId),
       dispute: ds.disputeId ? { id: Number(ds.disputeId), reason: ds.disputeReason } : null,
+      best_of: Number(ds.bestOf || 1), game: Number(ds.game || 1), series: [Number(ds.series1 || 0), Number(ds.series2 || 0)],
+      games: [], forfeit: ds.forfeit === "true", forfeited_by_id: num(ds.forfeitedById),
     };
+    var organizer = ds.organizer === "true";
     if (m.participant1_id) m.names[m.participant1_id] = ds.name1;
     if (m.participant2_id) m.names[m.participant2_id] = ds.name2;
     // The newest score the server holds (socket frames and API answers: the highest score_version
@@ -411,8 +487,11 @@
     var server = [Number(ds.score1), Number(ds.score2)];
     var serverVersion = Number(ds.scoreVersion || 0);
     var pending = [0, 0], inFlight = null, idleWaiters = [];
-    var confirming = false;
+    var confirming = false, confirmingReopen = false;
     var el = function (id) { return document.getElementById(id); };
+    function isSeries() { return m.best_of > 1; }
+    // Would side `side` winning the game being played win the match? (it needs best_of // 2 + 1 games)
+    function decides(side) { return m.series[side - 1] + 1 === Math.floor(m.best_of / 2) + 1; }
 
     function shown() {
       var sending = inFlight || [0, 0];
@@ -434,7 +513,7 @@
         el("minus" + side).setAttribute("aria-label", "−1 for " + name(side));
       });
       var badge = el("match-state");
-      setText(badge, m.state);
+      setText(badge, m.state + (m.forfeit && m.state === "completed" ? " · walkover" : ""));
       badge.className = "badge " + m.state;
       root.dataset.state = m.state;
       var known = m.participant1_id && m.participant2_id;
@@ -442,14 +521,29 @@
       el("start-control").hidden = m.state !== "scheduled";
       el("start").disabled = !known;
       el("complete-control").hidden = m.state !== "live";
+      setText(el("complete"), isSeries() ? "End game " + m.game + "…" : "Complete match…");
+      renderSeries();
+      var forfeitable = (m.state === "scheduled" || m.state === "live") && !!known;
+      el("forfeit-control").hidden = !forfeitable;
+      [1, 2].forEach(function (side) { setText(el("forfeit" + side), name(side) + " forfeits"); });
+      if (organizer) {
+        if (m.state !== "completed") confirmingReopen = false;
+        el("reopen-control").hidden = m.state !== "completed";
+        el("confirm-reopen").hidden = !confirmingReopen;
+        el("reopen").hidden = confirmingReopen;
+      }
       el("pad").hidden = m.state !== "live";  // on a phone it would cover the controls that matter now
       if (m.state !== "live") confirming = false;
       el("confirm-complete").hidden = !confirming;
       el("complete").hidden = confirming;
       if (confirming) {
         var tie = score[0] === score[1];
+        var side = score[0] > score[1] ? 1 : 2;
+        setText(el("final-label"), isSeries() ? "Game " + m.game + " final score" : "Final score");
         setText(el("final-score"), name(1) + " " + score[0] + " : " + score[1] + " " + name(2));
-        setText(el("final-winner"), tie ? "" : "Winner: " + name(score[0] > score[1] ? 1 : 2));
+        setText(el("final-winner"), tie ? "" : !isSeries() ? "Winner: " + name(side)
+          : decides(side) ? "Game and match to " + name(side) + ": they win the series " + seriesAfter(side)
+          : "Game to " + name(side) + ": the series goes on at " + seriesAfter(side) + ", game " + (m.game + 1) + " next");
         el("final-tie").hidden = !tie;
         el("confirm-complete-yes").disabled = tie;
       }
@@ -464,6 +558,35 @@
         input.setAttribute("aria-label", "Corrected score of " + name(side));
         if (input.value === "") input.placeholder = String(score[side - 1]);
       });
+    }
+
+    function seriesAfter(side) {
+      var wins = m.series.slice();
+      wins[side - 1] += 1;
+      return wins[0] + "–" + wins[1];
+    }
+
+    // The series: the game being played, the wins, each completed game's score.
+    function renderSeries() {
+      el("series-line").hidden = !isSeries();
+      if (!isSeries()) return;
+      var playing = m.state === "live" || m.state === "disputed";
+      setText(el("game-label"), (playing ? "Game " + m.game + " · " : "") + "best of " + m.best_of);
+      setText(el("series-wins"), m.series[0] + "–" + m.series[1]);
+      var list = el("game-list");
+      while (list.children.length > m.games.length) list.removeChild(list.lastChild);
+      m.games.forEach(function (g, i) {
+        var li = list.children[i] || list.appendChild(document.createElement("li"));
+        setText(li, g.participant1_score + ":" + g.participant2_score);
+        li.title = "Game " + g.number;
+      });
+    }
+
+    // Game `d.game` ended with `d`'s score (a game_completed or match_completed frame).
+    function recordGame(d) {
+      m.games = m.games.filter(function (g) { return g.number !== d.game; });
+      m.games.push({ number: d.game, participant1_score: d.participant1_score, participant2_score: d.participant2_score });
+      m.games.sort(function (a, b) { return a.number - b.number; });
     }
 
     // --- scores: one request in flight at most; taps meanwhile move the target (latest wins) ---
@@ -494,7 +617,8 @@
       if (inFlight || (pending[0] === 0 && pending[1] === 0)) { settle(); return; }
       inFlight = pending;
       pending = [0, 0];
-      var body = {};
+      // Naming the game: a tap meant for a game that has just ended is refused, not counted in the next one.
+      var body = { game: m.game };
       if (inFlight[0]) body.participant1 = inFlight[0];
       if (inFlight[1]) body.participant2 = inFlight[1];
       api("POST", "/api/matches/" + matchId + "/score/adjust/", body).then(function (result) {
@@ -538,6 +662,8 @@
       m.participant1_id = match.participant1_id;
       m.participant2_id = match.participant2_id;
       m.winner_id = match.winner_id;
+      ["best_of", "game", "series", "forfeit", "forfeited_by_id"].forEach(function (k) { if (k in match) m[k] = match[k]; });
+      if (match.games) m.games = match.games.filter(function (g) { return g.state === "completed"; });
       if (match.dispute !== undefined) m.dispute = match.dispute;
       else if (match.state !== "disputed") m.dispute = null;
       heard([match.participant1_score, match.participant2_score], match.score_version);
@@ -561,7 +687,7 @@
     }
 
     function clearErrors() {
-      ["start-error", "complete-error", "dispute-error", "resolve-error", "pad-error"].forEach(function (id) {
+      ["start-error", "complete-error", "forfeit-error", "reopen-error", "dispute-error", "resolve-error", "pad-error"].forEach(function (id) {
         say(el(id), "");
       });
     }
@@ -589,8 +715,23 @@
             // Decided since this screen opened (a later-round match): learn their names.
             if (!m.names[d.participant1_id] || !m.names[d.participant2_id]) reload();
             break;
+          case "game_completed":
+            recordGame(d);
+            // the next game starts at 0:0; taps for the game that ended are no longer wanted
+            Object.assign(m, { series: d.series, game: d.game + 1 });
+            heard([0, 0], d.score_version);
+            dropLocal();
+            break;
           case "match_completed":
+            if (!d.forfeit) recordGame(d);
             Object.assign(m, { state: "completed", winner_id: d.winner_id });
+            ["series", "game", "forfeit", "forfeited_by_id"].forEach(function (k) { if (k in d) m[k] = d[k]; });
+            heard([d.participant1_score, d.participant2_score], d.score_version);
+            dropLocal();
+            break;
+          case "match_reopened":
+            m.games = m.games.filter(function (g) { return g.number !== d.game; });
+            Object.assign(m, { state: "live", winner_id: null, series: d.series, game: d.game, forfeit: false, forfeited_by_id: null });
             heard([d.participant1_score, d.participant2_score], d.score_version);
             dropLocal();
             break;
@@ -601,6 +742,7 @@
             break;
           case "dispute_resolved":
             Object.assign(m, { state: d.state, winner_id: d.winner_id, dispute: null });
+            if (d.series) m.series = d.series;
             heard([d.participant1_score, d.participant2_score], d.score_version);
             dropLocal();
             break;
@@ -639,24 +781,79 @@
       if (score[0] === score[1]) return;  // refused by the rules too: a tie has no winner
       act(el("complete"), button, function () {
         // Scores still being sent go first: the final score must not be overtaken by one of them.
+        // A series ends its game, naming it: a retry of a completion that went through is refused.
         return whenIdle().then(function () {
           score = shown();
-          return api("POST", "/api/matches/" + matchId + "/complete/", {
-            participant1_score: score[0], participant2_score: score[1],
-          });
+          var result = { participant1_score: score[0], participant2_score: score[1] };
+          if (!isSeries()) return api("POST", "/api/matches/" + matchId + "/complete/", result);
+          result.game = m.game;
+          return api("POST", "/api/matches/" + matchId + "/games/complete/", result);
         });
       }, function (data) {
         clearErrors();
         confirming = false;
         dropLocal();
-        m.state = "completed";
-        if (data.winner_id !== undefined) m.winner_id = data.winner_id;
-        if (typeof data.participant1_score === "number") {
-          heard([data.participant1_score, data.participant2_score], data.score_version);
-        }
+        if (data.completed_game) recordGame({ game: data.completed_game.number, participant1_score: data.completed_game.participant1_score,
+                                              participant2_score: data.completed_game.participant2_score });
+        adoptResult(data);
         render();
       }, refreshAfter);
     });
+
+    // A result answer (docs/api.md): the match's state, series and the score of the game being played.
+    function adoptResult(data) {
+      if (data.state) m.state = data.state;
+      if (data.winner_id !== undefined) m.winner_id = data.winner_id;
+      ["game", "series", "forfeit"].forEach(function (k) { if (k in data) m[k] = data[k]; });
+      if (typeof data.participant1_score === "number") {
+        heard([data.participant1_score, data.participant2_score], data.score_version);
+      }
+    }
+
+    [1, 2].forEach(function (side) {
+      var button = el("forfeit" + side);
+      button.addEventListener("click", function () {
+        act(button, button, function () {
+          return api("POST", "/api/matches/" + matchId + "/forfeit/", { participant_id: m["participant" + side + "_id"] });
+        }, function (data) {
+          clearErrors();
+          el("forfeit-control").open = false;
+          dropLocal();
+          adoptResult(data);
+          m.forfeited_by_id = m["participant" + side + "_id"];
+          render();
+        }, refreshAfter);
+      });
+    });
+
+    if (organizer) {
+      el("reopen").addEventListener("click", function () {
+        cleared(el("reopen"));
+        confirmingReopen = true;
+        render();
+      });
+      el("confirm-reopen-no").addEventListener("click", function () {
+        confirmingReopen = false;
+        render();
+      });
+      el("confirm-reopen-yes").addEventListener("click", function () {
+        var button = el("confirm-reopen-yes");
+        act(el("reopen"), button, function () {
+          return api("POST", "/api/matches/" + matchId + "/reopen/");
+        }, function (data) {
+          clearErrors();
+          confirmingReopen = false;
+          m.games = m.games.filter(function (g) { return g.number !== data.game; });
+          adoptResult(data);
+          Object.assign(m, { winner_id: null, forfeit: false, forfeited_by_id: null });
+          render();
+        }, function (result) {
+          confirmingReopen = false;
+          render();
+          refreshAfter(result);
+        });
+      });
+    }
 
     var disputeForm = el("open-dispute");
     disputeForm.addEventListener("submit", function (event) {

@@ -8,8 +8,11 @@
   var tournamentId = root.dataset.tournamentId;
   var state = { tournament: null, participants: {}, matches: {} };
   var cards = {};  // match id -> its article.match element
+  var NEW_MATCH = { participant1_score: 0, participant2_score: 0, score_version: 0, dispute: null, game: 1,
+                    series: [0, 0], games: [], forfeit: false, forfeited_by_id: null, best_of: 1 };
 
   function name(id) { return id && state.participants[id] ? state.participants[id].name : "TBD"; }
+  function disqualified(id) { return !!(id && state.participants[id] && state.participants[id].disqualified); }
 
   function roundTitle(round, rounds) {
     if (round === rounds) return "Final";
@@ -21,19 +24,73 @@
   function setText(el, text) { if (el.textContent !== text) el.textContent = text; }
   function setClass(el, className) { if (el.className !== className) el.className = className; }
 
-  // One participant's row: <div class="row [winner]"><span>name</span><span class="score"></span></div>
-  function patchRow(div, participantId, score, match) {
-    setClass(div, "row" + (match.winner_id && match.winner_id === participantId ? " winner" : ""));
-    setText(div.firstChild, name(participantId));
-    setText(div.lastChild, match.state === "scheduled" ? "" : String(score));
+  // --- what each event does to a match (the reference client's _apply, in JavaScript) ---
+
+  function scoresOf(m, d) {
+    m.participant1_score = d.participant1_score;
+    m.participant2_score = d.participant2_score;
+    if (typeof d.score_version === "number") m.score_version = d.score_version;
+    if (typeof d.game === "number") m.game = d.game;
+  }
+
+  // Game `d.game` ended with `d`'s score: it replaces whatever was shown of it.
+  function recordGame(m, d, winnerId) {
+    var number = typeof d.game === "number" ? d.game : 1;
+    m.games = (m.games || []).filter(function (g) { return g.number !== number; });
+    m.games.push({ number: number, participant1_score: d.participant1_score, participant2_score: d.participant2_score,
+                   winner_id: winnerId, state: "completed" });
+    m.games.sort(function (a, b) { return a.number - b.number; });
+  }
+
+  function completedGames(m) { return (m.games || []).filter(function (g) { return g.state === "completed"; }); }
+
+  // --- drawing ---
+
+  // One participant's row: name, a tag (DQ / forfeit), series wins (best-of-3 and longer), live score.
+  function patchRow(div, side, m) {
+    var id = m["participant" + side + "_id"];
+    var series = m.best_of > 1;
+    var out = disqualified(id) || (m.forfeit && m.forfeited_by_id && m.forfeited_by_id === id);
+    setClass(div, "row" + (m.winner_id && m.winner_id === id ? " winner" : "") + (out ? " out" : ""));
+    setText(div.children[0], name(id));
+    setText(div.children[1], disqualified(id) ? "DQ" : out ? "forfeit" : "");
+    setText(div.children[2], series && m.state !== "scheduled" && m.state !== "cancelled" ? String(m.series[side - 1]) : "");
+    // In a series the score is the current game's: shown while it is played, the games line keeps the rest.
+    var showScore = m.state === "live" || m.state === "disputed" || (!series && m.state === "completed" && !m.forfeit);
+    setText(div.children[3], showScore ? String(m["participant" + side + "_score"]) : "");
+  }
+
+  function stateLine(m) {
+    var parts = [m.state];
+    if (m.forfeit && m.state === "completed") parts.push("walkover");
+    if (m.best_of > 1) {
+      if (m.state === "live" || m.state === "disputed") parts.push("game " + m.game);
+      parts.push("Bo" + m.best_of);
+    }
+    return parts.join(" · ");
+  }
+
+  // The completed games of a series, one chip each: "13–7", its winner's side marked.
+  function patchGames(list, m) {
+    var games = m.best_of > 1 ? completedGames(m) : [];
+    list.hidden = games.length === 0;
+    while (list.children.length > games.length) list.removeChild(list.lastChild);
+    games.forEach(function (g, i) {
+      var chip = list.children[i] || list.appendChild(document.createElement("li"));
+      var side = g.winner_id && g.winner_id === m.participant1_id ? " p1" : g.winner_id === m.participant2_id ? " p2" : "";
+      setClass(chip, "game" + side);
+      setText(chip, g.participant1_score + "–" + g.participant2_score);
+      chip.title = "Game " + g.number + ": " + name(g.winner_id);
+    });
   }
 
   // Brings an existing card up to date with its match, writing only what differs.
   function patchCard(card, m) {
     setClass(card, "match " + m.state + (card.classList.contains("flash") ? " flash" : ""));
-    patchRow(card.children[0], m.participant1_id, m.participant1_score, m);
-    patchRow(card.children[1], m.participant2_id, m.participant2_score, m);
-    setText(card.children[2], m.state);
+    patchRow(card.children[0], 1, m);
+    patchRow(card.children[1], 2, m);
+    patchGames(card.children[2], m);
+    setText(card.children[3], stateLine(m));
   }
 
   // The short highlight of a card a frame was about; restarted if it is still running.
@@ -47,11 +104,12 @@
     card.className = "match";
     card.dataset.matchId = m.id;
     for (var i = 0; i < 2; i++) {
-      var div = document.createElement("div");
-      div.appendChild(document.createElement("span"));
-      div.appendChild(document.createElement("span")).className = "score";
-      card.appendChild(div);
+      var div = card.appendChild(document.createElement("div"));
+      ["name", "tag", "series", "score"].forEach(function (part) {
+        div.appendChild(document.createElement("span")).className = part;
+      });
     }
+    card.appendChild(document.createElement("ol")).className = "games";
     card.appendChild(document.createElement("div")).className = "state";
     var unflash = function (e) { if (e.target === card) card.classList.remove("flash"); };
     card.addEventListener("animationend", unflash);
@@ -61,31 +119,38 @@
   }
 
   function renderChampion() {
-    var winner = state.tournament && state.tournament.winner_id;
-    championEl.hidden = !winner;
-    if (winner) setText(championEl, "🏆 Champion: " + name(winner));
+    var t = state.tournament || {};
+    championEl.hidden = !t.winner_id;
+    if (!t.winner_id) return;
+    var text = "🏆 Champion: " + name(t.winner_id);
+    if (t.third_place_id) text += " · 🥉 Third place: " + name(t.third_place_id);
+    setText(championEl, text);
+  }
+
+  function column(title, className, matches) {
+    var section = document.createElement("section");
+    section.className = className;
+    section.appendChild(document.createElement("h2")).textContent = title;
+    var list = section.appendChild(document.createElement("div"));
+    list.className = "matches";
+    matches.sort(function (a, b) { return a.position - b.position; })
+      .forEach(function (m) { list.appendChild(cards[m.id] = buildCard(m)); });
+    return section;
   }
 
   // The whole bracket, from scratch: only when its structure changes (snapshot, new matches).
   function render() {
     var matches = Object.values(state.matches);
-    var rounds = Math.max.apply(null, matches.map(function (m) { return m.round; }).concat([1]));
+    var main = matches.filter(function (m) { return m.bracket !== "third_place"; });
+    var third = matches.filter(function (m) { return m.bracket === "third_place"; });
+    var rounds = Math.max.apply(null, main.map(function (m) { return m.round; }).concat([1]));
     root.innerHTML = "";
     cards = {};
     for (var r = 1; r <= rounds; r++) {
-      var column = document.createElement("section");
-      column.className = "round";
-      var h = document.createElement("h2");
-      h.textContent = roundTitle(r, rounds);
-      column.appendChild(h);
-      var list = document.createElement("div");
-      list.className = "matches";
-      column.appendChild(list);
-      matches.filter(function (m) { return m.round === r; })
-        .sort(function (a, b) { return a.position - b.position; })
-        .forEach(function (m) { list.appendChild(cards[m.id] = buildCard(m)); });
-      root.appendChild(column);
+      root.appendChild(column(roundTitle(r, rounds), "round",
+        main.filter(function (m) { return m.round === r; })));
     }
+    if (third.length) root.appendChild(column("Third place", "round third-place", third));
     renderChampion();
   }
 
@@ -96,7 +161,7 @@
     list.forEach(function (m) {
       var known = state.matches[m.id];
       if (!LiveClient.newer(m, known, true)) return;
-      known = known || { participant1_score: 0, participant2_score: 0, dispute: null };
+      known = known || Object.assign({}, NEW_MATCH, { games: [], series: [0, 0] });
       var merged = Object.assign({}, known, m);
       if (Object.keys(merged).some(function (k) { return merged[k] !== known[k]; })) changed.push(m.id);
       state.matches[m.id] = merged;
@@ -108,13 +173,19 @@
   function changesStructure(list) {
     return list.some(function (m) {
       var known = state.matches[m.id];
-      return !cards[m.id] || known.round !== m.round || known.position !== m.position;
+      return !cards[m.id] || known.round !== m.round || known.position !== m.position ||
+        (m.bracket !== undefined && known.bracket !== m.bracket);
     });
   }
 
   function setParticipants(list) {
     state.participants = {};
     list.forEach(function (p) { state.participants[p.id] = p; });
+  }
+
+  function patchAll() {
+    Object.keys(cards).forEach(function (id) { patchCard(cards[id], state.matches[id]); });
+    renderChampion();
   }
 
   var handlers = {
@@ -139,17 +210,42 @@
       }
       switch (frame.type) {
         case "match_started": if (m) m.state = "live"; break;
-        case "score_updated":
-          if (m) { m.participant1_score = d.participant1_score; m.participant2_score = d.participant2_score; }
+        case "score_updated": if (m) scoresOf(m, d); break;
+        case "game_completed":
+          if (m) {
+            recordGame(m, d, d.winner_id);
+            // the next game starts at 0:0
+            Object.assign(m, { series: d.series, game: d.game + 1, participant1_score: 0, participant2_score: 0,
+                               score_version: d.score_version });
+          }
           break;
         case "match_completed":
-          if (m) Object.assign(m, { state: "completed", winner_id: d.winner_id,
-            participant1_score: d.participant1_score, participant2_score: d.participant2_score });
+          if (m) {
+            if (!d.forfeit) recordGame(m, d, d.winner_id);
+            m.games = completedGames(m);
+            scoresOf(m, d);
+            Object.assign(m, { state: "completed", winner_id: d.winner_id });
+            ["series", "forfeit", "forfeited_by_id"].forEach(function (k) { if (k in d) m[k] = d[k]; });
+          }
+          break;
+        case "match_reopened":
+          if (m) {
+            // The last game (or the walkover) is undone: that game is being played again.
+            m.games = completedGames(m).filter(function (g) { return g.number !== d.game; });
+            Object.assign(m, { state: "live", winner_id: null, series: d.series, forfeit: false, forfeited_by_id: null });
+            scoresOf(m, d);
+          }
           break;
         case "dispute_created": if (m) Object.assign(m, { state: "disputed", dispute: { id: d.dispute_id, reason: d.reason } }); break;
         case "dispute_resolved":
-          if (m) Object.assign(m, { state: d.state, winner_id: d.winner_id, dispute: null,
-            participant1_score: d.participant1_score, participant2_score: d.participant2_score });
+          if (m) {
+            Object.assign(m, { state: d.state, winner_id: d.winner_id, dispute: null });
+            if (d.series) m.series = d.series;
+            if (d.state === "completed") {
+              recordGame(m, d, d.participant1_score > d.participant2_score ? m.participant1_id : m.participant2_id);
+            }
+            scoresOf(m, d);
+          }
           break;
         case "bracket_generated":
           state.tournament.status = d.matches.length ? "ongoing" : "registration";
@@ -161,8 +257,7 @@
           return;
         case "participants_updated":
           setParticipants(d.participants);
-          Object.keys(cards).forEach(function (id) { patchCard(cards[id], state.matches[id]); });
-          renderChampion();
+          patchAll();
           return;
         case "bracket_updated":
           var rebuild = changesStructure(d.matches), changed = mergeMatches(d.matches);
@@ -170,7 +265,11 @@
           changed.forEach(function (id) { patchCard(cards[id], state.matches[id]); });
           return;
         case "tournament_completed":
-          state.tournament.winner_id = d.winner_id; state.tournament.status = "completed";
+          Object.assign(state.tournament, { status: "completed", winner_id: d.winner_id, third_place_id: d.third_place_id || null });
+          renderChampion();
+          return;
+        case "tournament_reopened":
+          Object.assign(state.tournament, { status: d.status, winner_id: null, third_place_id: null });
           renderChampion();
           return;
       }
