@@ -8,6 +8,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # ASGI worker processes of make run's web server (WEB_CONCURRENCY, project/processes.py): about one per core.
 WEB_CONCURRENCY ?= 2
+# Options of make run's `manage.py seed_demo`, e.g. DEMO="--best-of 3 --final-best-of 5 --third-place".
+DEMO ?=
 
 .PHONY: run test lint bench bench-load chaos venv browser clean
 
@@ -27,7 +29,7 @@ run: venv
 	PATH="$(CURDIR)/$(BIN):$$PATH" SITE_URL=http://$(HOST):$(PORT) WEB_HOST=$(HOST) WEB_PORT=$(PORT) \
 		WEB_CONCURRENCY=$(WEB_CONCURRENCY) \
 		$(BIN)/python -m project.localredis --data-dir .data/redis -- \
-		sh -c '$(BIN)/python manage.py seed_demo && exec $(BIN)/honcho start -f Procfile' 
+		sh -c '$(BIN)/python manage.py seed_demo $(DEMO) && exec $(BIN)/honcho start -f Procfile' 
 
 ## test: the whole suite against real Redis, real Celery workers, real ASGI servers, real Chromium.
 test: venv browser
