@@ -9,6 +9,7 @@ is one game. Defaults to the demo tournament and its organizer's token.
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import time
@@ -57,6 +58,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         tournament_id, token = self.target(options)
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request would drown the game's log
         self.rng = random.Random(options["seed"])
         self.client = httpx.Client(
             base_url=options["url"].rstrip("/"), headers={"Authorization": f"Token {token}"}, timeout=10

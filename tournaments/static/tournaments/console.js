@@ -282,13 +282,14 @@
         label.textContent = p.name;
         if (p.disqualified) li.appendChild(document.createElement("span")).className = "tag";
         if (p.disqualified) li.lastChild.textContent = "disqualified";
+        // A row of its own, with its control: an organizer's view of an ongoing tournament.
+        if (organizer && ongoing) li.className = "participant control";
         if (organizer && ongoing && !p.disqualified) disqualifyControl(li, p);
       });
       setText(document.getElementById("participant-count"), String(participants.length));
     }
 
     function disqualifyControl(li, p) {
-      li.className = "control";
       var button = li.appendChild(document.createElement("button"));
       button.type = "button";
       button.className = "small disqualify";

@@ -54,7 +54,9 @@
     setClass(div, "row" + (m.winner_id && m.winner_id === id ? " winner" : "") + (out ? " out" : ""));
     setText(div.children[0], name(id));
     setText(div.children[1], disqualified(id) ? "DQ" : out ? "forfeit" : "");
-    setText(div.children[2], series && m.state !== "scheduled" && m.state !== "cancelled" ? String(m.series[side - 1]) : "");
+    // A walkover before any game was won has no series score to show.
+    var played = m.state !== "scheduled" && m.state !== "cancelled" && !(m.forfeit && m.series[0] + m.series[1] === 0);
+    setText(div.children[2], series && played ? String(m.series[side - 1]) : "");
     // In a series the score is the current game's: shown while it is played, the games line keeps the rest.
     var showScore = m.state === "live" || m.state === "disputed" || (!series && m.state === "completed" && !m.forfeit);
     setText(div.children[3], showScore ? String(m["participant" + side + "_score"]) : "");
@@ -70,16 +72,25 @@
     return parts.join(" · ");
   }
 
-  // The completed games of a series, one chip each: "13–7", its winner's side marked.
+  // The completed games of a series, one chip each: "13–7", the winner's score highlighted.
   function patchGames(list, m) {
     var games = m.best_of > 1 ? completedGames(m) : [];
     list.hidden = games.length === 0;
     while (list.children.length > games.length) list.removeChild(list.lastChild);
     games.forEach(function (g, i) {
-      var chip = list.children[i] || list.appendChild(document.createElement("li"));
-      var side = g.winner_id && g.winner_id === m.participant1_id ? " p1" : g.winner_id === m.participant2_id ? " p2" : "";
-      setClass(chip, "game" + side);
-      setText(chip, g.participant1_score + "–" + g.participant2_score);
+      var chip = list.children[i];
+      if (!chip) {
+        chip = list.appendChild(document.createElement("li"));
+        chip.className = "game";
+        chip.appendChild(document.createElement("span"));
+        chip.appendChild(document.createTextNode("–"));
+        chip.appendChild(document.createElement("span"));
+      }
+      [1, 2].forEach(function (side) {
+        var score = chip.childNodes[side === 1 ? 0 : 2];
+        setText(score, String(g["participant" + side + "_score"]));
+        setClass(score, g.winner_id && g.winner_id === m["participant" + side + "_id"] ? "won" : "");
+      });
       chip.title = "Game " + g.number + ": " + name(g.winner_id);
     });
   }
