@@ -148,7 +148,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABAS
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several processes (web, worker, tests' live servers) share the file: wait for locks
-    # instead of failing, and give the test database a file so other processes can open it.
+    # instead of failing, and give the test database a file so other processes can open it
+    # (under pytest, a file of each session's own unless TEST_DATABASE_PATH is set: tests/conftest.py).
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_PATH", str(DATA_DIR / "test-db.sqlite3"))}

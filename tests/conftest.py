@@ -17,10 +17,35 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
+from hypothesis import settings
 
 from tests.harness import factories
 from tests.harness.processes import AsgiServer, Workers, child_env
 from tournaments.models import Match, Participant, Tournament
+
+# Property tests assert what holds, never how fast: no per-example deadline (on a shared 2-core CI
+# machine a slow example is load, not a bug).
+settings.register_profile("suite", deadline=None)
+settings.load_profile("suite")
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory) -> None:
+    """A SQLite test database file of this session's own (pytest-django's hook for its location).
+
+    pytest-django deletes the test database file when a session starts, every transactional test
+    empties all its tables when it ends, and the session deletes the file when it finishes. Two
+    sessions on one file (two people or agents running tests in one checkout) therefore wipe each
+    other's rows and file mid-test: a spectator then gets 4404 for the tournament its test just
+    created, a writer "no such table", a flush "attempt to write a readonly database". The file is
+    in the session's own pytest temporary directory, which no other session cleans up while this
+    one runs. TEST_DATABASE_PATH still chooses a file explicitly (e.g. to keep one with --reuse-db).
+    """
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3" and not os.environ.get("TEST_DATABASE_PATH"):
+        database.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("database") / "test-db.sqlite3")
 
 
 @pytest.fixture(scope="session")

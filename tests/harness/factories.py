@@ -28,8 +28,11 @@ def tournament(
     live: int | None = None,
     name: str = "Test Cup",
     visibility: str = Tournament.Visibility.PUBLIC,
+    best_of: int = 1,
+    final_best_of: int = 1,
 ) -> Tournament:
-    """A tournament of `participants` (named P1, P2, …, seeded in that order).
+    """A tournament of `participants` (named P1, P2, …, seeded in that order), its matches best-of
+    `best_of` series and its final best-of `final_best_of`.
 
     With `bracket` its bracket is generated; `live` first-round matches are then started, in bracket
     order (None: all of them, 0: none).
@@ -40,6 +43,8 @@ def tournament(
         organizer=organizer,
         participant_names=[f"P{seed}" for seed in range(1, participants + 1)],
         visibility=visibility,
+        best_of=best_of,
+        final_best_of=final_best_of,
     )
     if bracket:
         services.generate_bracket(tournament_id=created.id)

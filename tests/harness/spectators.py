@@ -19,11 +19,14 @@ class Spectator:
     """A real WebSocket client that records every frame it receives, validated against the catalogue.
 
     A `batch` frame is recorded as the frames it carries, in order, as if each had arrived alone;
-    `batches` holds each batch's arrival time and the match ids of its entries."""
+    `batches` holds each batch's arrival time and the match ids of its entries, and `received` every
+    frame exactly as it arrived, batches whole (what a client applies: ReferenceClient.receive)."""
 
-    def __init__(self, socket) -> None:
+    def __init__(self, socket, server: AsgiServer | None = None) -> None:
         self.socket = socket
+        self.server = server  # whose output explains a close the test did not expect
         self.frames: list[dict] = []
+        self.received: list[dict] = []
         self.received_at: list[float] = []
         self.batches: list[tuple[float, list[int]]] = []
         self.closed = asyncio.Event()
@@ -35,7 +38,7 @@ class Spectator:
         socket = await websockets.connect(
             server.ws_url(path), origin=server.http_url, additional_headers=headers, open_timeout=10
         )
-        return cls(socket)
+        return cls(socket, server)
 
     async def _read(self) -> None:
         try:
@@ -46,6 +49,7 @@ class Spectator:
                 async with self._changed:
                     if parsed["type"] == events.Control.BATCH:
                         self.batches.append((now, [frame["data"]["match_id"] for frame in carried]))
+                    self.received.append(parsed)
                     self.frames.extend(carried)
                     self.received_at.extend([now] * len(carried))
                     self._changed.notify_all()
@@ -58,15 +62,23 @@ class Spectator:
 
     async def wait_for(self, predicate: Callable[[dict], bool], timeout: float = 10) -> dict:
         """The first recorded frame matching `predicate`, waiting for it if needed."""
+        await self.wait_until(lambda: any(map(predicate, self.frames)), "the frame arrived", timeout)
+        return next(frame for frame in self.frames if predicate(frame))
+
+    async def wait_until(self, condition: Callable[[], bool], what: str, timeout: float = 10) -> None:
+        """Wait until `condition()` holds, checked again whenever a frame arrives; `what` names it
+        if the connection closes first."""
         async with self._changed:
-            found = await asyncio.wait_for(
-                self._changed.wait_for(lambda: any(map(predicate, self.frames)) or self.closed.is_set()), timeout
-            )
-            del found
-            for frame in self.frames:
-                if predicate(frame):
-                    return frame
-        raise AssertionError(f"connection closed (code {self.close_code}) before the frame arrived; got {self.types()}")
+            await asyncio.wait_for(self._changed.wait_for(lambda: condition() or self.closed.is_set()), timeout)
+            if not condition():
+                raise AssertionError(self._closed_before(what))
+
+    def _closed_before(self, what: str) -> str:
+        explained = f"connection closed (code {self.close_code}) before {what}; got {self.types()}"
+        if self.server is None:
+            return explained
+        # e.g. why the server refused it (its consumers log every close they decide on)
+        return explained + "\nthe server's last output:\n" + "".join(self.server.process.output[-20:])
 
     async def send(self, message: dict | str | bytes) -> None:
         await self.socket.send(message if isinstance(message, (str, bytes)) else json.dumps(message))
