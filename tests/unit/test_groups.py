@@ -1,0 +1,87 @@
+"""Round-robin groups (tournaments/groups.py): pure logic, property-based."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections import Counter
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tournaments import groups
+from tournaments.groups import Result
+
+
+@given(st.integers(min_value=2, max_value=32))
+def test_every_pair_meets_once_and_nobody_plays_twice_in_a_round(n):
+    members = list(range(101, 101 + n))
+    rounds = groups.round_robin(members)
+    assert len(rounds) == (n - 1 if n % 2 == 0 else n)
+    pairs = [frozenset(pair) for round_ in rounds for pair in round_]
+    assert Counter(pairs) == Counter(frozenset(pair) for pair in itertools.combinations(members, 2))
+    for round_ in rounds:
+        playing = [member for pair in round_ for member in pair]
+        assert len(playing) == len(set(playing)) and len(round_) == n // 2
+    first = Counter(pair[0] for round_ in rounds for pair in round_)
+    assert all(abs(2 * first[m] - (n - 1)) <= 2 for m in members), "someone is first far more often than not"
+
+
+@given(st.integers(min_value=2, max_value=256), st.integers(min_value=1, max_value=64))
+def test_snake_seeding_keeps_the_best_seeds_apart_and_the_groups_even(n, count):
+    seeds = list(range(1, n + 1))
+    if n < 2 * count:
+        with pytest.raises(ValueError):
+            groups.split_into_groups(seeds, count)
+        return
+    dealt = groups.split_into_groups(seeds, count)
+    assert sorted(s for group in dealt for s in group) == seeds
+    assert max(map(len, dealt)) - min(map(len, dealt)) <= 1 and min(map(len, dealt)) >= 2
+    assert sorted(group[0] for group in dealt) == list(range(1, count + 1))
+
+
+def random_results(members: list[int], rng: random.Random, share: float) -> list[Result]:
+    decided = []
+    for a, b in itertools.combinations(members, 2):
+        if rng.random() < share:
+            winner = rng.choice([a, b])
+            loser_games = rng.randint(0, 1)
+            decided.append(Result(a, b, winner, 2 if winner == a else loser_games, 2 if winner == b else loser_games))
+    return decided
+
+
+@given(st.integers(min_value=2, max_value=12), st.floats(min_value=0, max_value=1), st.randoms(use_true_random=False))
+def test_standings_are_a_total_order_by_wins_then_head_to_head_then_games_then_seed(n, share, rng):
+    members = list(range(1, n + 1))
+    decided = random_results(members, rng, share)
+    table = groups.standings(members, decided)
+    assert sorted(s.participant for s in table) == members
+    assert [s.wins for s in table] == sorted((s.wins for s in table), reverse=True)
+    assert sum(s.wins for s in table) == len(decided) and sum(s.losses for s in table) == len(decided)
+    shuffled = decided[:]
+    rng.shuffle(shuffled)
+    assert groups.standings(members, shuffled) == table  # the order results came in changes nothing
+    for a, b in itertools.combinations(table, 2):  # a is above b
+        if a.wins != b.wins:
+            continue
+        tied = [s.participant for s in table if s.wins == a.wins]
+        if len(tied) == 2:
+            between = [r for r in decided if {r.participant1, r.participant2} == set(tied)]
+            if between:
+                assert between[0].winner == a.participant, "the head-to-head winner comes first"
+            elif a.game_difference != b.game_difference:
+                assert a.game_difference > b.game_difference
+            else:
+                assert a.participant < b.participant  # the better seed
+
+
+def test_three_tied_on_wins_are_ordered_by_their_matches_against_each_other():
+    # 1 beat 2, 2 beat 3, 3 beat 1 (a cycle: one win each among them), all 2-0 except 3's 2-1 over 1;
+    # each also beat 4. Among the three, game difference decides: 1: +2-1=+1, 2: -2+2=0, 3: -2+1=-1.
+    decided = [
+        Result(1, 2, 1, 2, 0), Result(2, 3, 2, 2, 0), Result(3, 1, 3, 2, 1),
+        Result(1, 4, 1, 2, 0), Result(2, 4, 2, 2, 0), Result(3, 4, 3, 2, 0),
+    ]  # fmt: skip
+    assert [s.participant for s in groups.standings([1, 2, 3, 4], decided)] == [1, 2, 3, 4]
+    assert [s.participant for s in groups.standings([3, 2, 1, 4], decided)] == [1, 2, 3, 4]  # seeds do not decide

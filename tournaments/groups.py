@@ -1,0 +1,99 @@
+"""Round-robin groups: pure functions, no database.
+
+Participants are split into groups by snake seeding (group 1 gets seeds 1, 2k, 2k+1, ...), every pair
+in a group plays once, in rounds made by the circle method (nobody plays twice in a round; an odd
+group gives one participant a bye each round), and a group's standings order its participants by
+wins, then the results among those tied (head-to-head: wins in the matches between them, then the
+game difference in those), then the game difference over all their matches, then seed: a total
+order, so every place is decided.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+
+def split_into_groups(seeds: Sequence[int], groups: int) -> list[list[int]]:
+    """`seeds` (best first) dealt into `groups` groups by snake order; sizes differ by at most one."""
+    if groups < 1 or len(seeds) < 2 * groups:
+        raise ValueError(f"{len(seeds)} participants make at most {len(seeds) // 2} groups of two or more")
+    dealt: list[list[int]] = [[] for _ in range(groups)]
+    for index, seed in enumerate(seeds):
+        lap, place = divmod(index, groups)
+        dealt[place if lap % 2 == 0 else groups - 1 - place].append(seed)
+    return dealt
+
+
+def round_robin(members: Sequence[int]) -> list[list[tuple[int, int]]]:
+    """Rounds of pairs in which every two members meet exactly once (the circle method: the first
+    member stays, the others turn one place each round). Everyone is first in about half their
+    matches."""
+    circle: list[int | None] = list(members) + ([None] if len(members) % 2 else [])
+    rounds = []
+    for number in range(len(circle) - 1):
+        pairs = []
+        for i in range(len(circle) // 2):
+            first, second = circle[i], circle[-1 - i]
+            if first is not None and second is not None:
+                # the fixed member alternates sides; the others are first while in the circle's top half
+                pairs.append((second, first) if i == 0 and number % 2 else (first, second))
+        rounds.append(pairs)
+        circle = [circle[0], circle[-1], *circle[1:-1]]
+    return rounds
+
+
+@dataclass(frozen=True)
+class Result:
+    """A decided group match: its two participants, the winner, and the games each won."""
+
+    participant1: int
+    participant2: int
+    winner: int
+    games1: int
+    games2: int
+
+    def games_of(self, participant: int) -> tuple[int, int]:
+        """(won, lost) by `participant`."""
+        return (self.games1, self.games2) if participant == self.participant1 else (self.games2, self.games1)
+
+
+@dataclass(frozen=True)
+class Standing:
+    participant: int
+    played: int
+    wins: int
+    losses: int
+    games_won: int
+    games_lost: int
+
+    @property
+    def game_difference(self) -> int:
+        return self.games_won - self.games_lost
+
+
+def standings(members: Sequence[int], decided: Iterable[Result]) -> list[Standing]:
+    """The group's table, first place first. `members` in seed order (the last tie-break)."""
+    decided = [r for r in decided if r.participant1 in members and r.participant2 in members]
+    table = {member: _standing(member, decided) for member in members}
+    seed = {member: index for index, member in enumerate(members)}
+    by_wins: dict[int, list[int]] = {}
+    for member in members:
+        by_wins.setdefault(table[member].wins, []).append(member)
+    ordered: list[int] = []
+    for wins in sorted(by_wins, reverse=True):
+        tied = by_wins[wins]
+        among = [r for r in decided if r.participant1 in tied and r.participant2 in tied]
+        head_to_head = {member: _standing(member, among) for member in tied}
+        ordered += sorted(
+            tied,
+            key=lambda m: (-head_to_head[m].wins, -head_to_head[m].game_difference, -table[m].game_difference, seed[m]),
+        )
+    return [table[member] for member in ordered]
+
+
+def _standing(member: int, decided: list[Result]) -> Standing:
+    mine = [r for r in decided if member in (r.participant1, r.participant2)]
+    games = [r.games_of(member) for r in mine]
+    wins = sum(r.winner == member for r in mine)
+    return Standing(member, len(mine), wins, len(mine) - wins, sum(g[0] for g in games), sum(g[1] for g in games))
