@@ -66,6 +66,7 @@ class PlannedMatch:
     seed2: int | None
     winner_to: Edge | None = None  # None: the final (or the third-place match)
     loser_to: Edge | None = None
+    reset_of: int | None = None  # a bracket reset: played only if the lower bracket's winner won match `reset_of`
 
     @property
     def is_final(self) -> bool:
@@ -115,7 +116,7 @@ def plan(participant_count: int, *, third_place: bool = False) -> list[PlannedMa
 _EMPTY = "empty"  # while planning: a side nobody will fill (a bye, or the loser of a bye)
 
 
-def double_elimination_plan(participant_count: int) -> list[PlannedMatch]:
+def double_elimination_plan(participant_count: int, *, bracket_reset: bool = False) -> list[PlannedMatch]:
     """Every match of a double-elimination bracket, in play order (every match after its feeders).
 
     The upper bracket is single elimination on the bracket size (the next power of two), seeded in
@@ -123,9 +124,12 @@ def double_elimination_plan(participant_count: int) -> list[PlannedMatch]:
     each even lower round meets the survivors with the losers of the next upper round, dropped in
     reversed order (odd drops) or with the halves swapped (even drops), so that two participants who
     just met do not meet again at once; each odd lower round after the first halves the field. The
-    upper bracket's winner meets the lower bracket's in the grand final (one match: whoever wins it
-    is champion). Byes are planned away: a match one side of which nobody can fill is not played,
-    its other side goes straight on, and its loser's place stays empty in turn. 2n - 2 matches.
+    upper bracket's winner meets the lower bracket's in the grand final: whoever wins it is
+    champion, or, with `bracket_reset`, if the lower bracket's winner wins it, the two play again
+    (each then has one loss), so that nobody is champion after losing less often than the runner-up.
+    Byes are planned away: a match one side of which nobody can fill is not played, its other side
+    goes straight on, and its loser's place stays empty in turn. 2n - 2 matches (2n - 1 with the
+    reset, which may not be needed).
     """
     if not MIN_PARTICIPANTS <= participant_count <= MAX_PARTICIPANTS:
         raise ValueError(f"a bracket needs {MIN_PARTICIPANTS} to {MAX_PARTICIPANTS} participants")
@@ -137,6 +141,11 @@ def double_elimination_plan(participant_count: int) -> list[PlannedMatch]:
         (r, p): graph.add(MAIN, r, p) for r in range(1, rounds + 1) for p in range(size >> r)
     }  # fmt: skip
     grand_final = graph.add(GRAND_FINAL, rounds + 1, 0)
+    if bracket_reset:
+        reset = graph.add(GRAND_FINAL, rounds + 2, 0)
+        graph.link(grand_final, "winner", reset, 2)  # if the reset is played, the lower winner won
+        graph.link(grand_final, "loser", reset, 1)
+        graph.resets[reset] = grand_final
     for p in range(size // 2):
         for slot in (1, 2):
             seed = slots[2 * p + slot - 1]
@@ -174,6 +183,7 @@ class _Graph:
     def __init__(self) -> None:
         self.sides: dict[tuple, list] = {}  # match -> [side 1, side 2]: a seed, _EMPTY, or None (fed)
         self.edges: dict[tuple, dict[str, tuple[tuple, int]]] = {}  # match -> {"winner"/"loser": (to, slot)}
+        self.resets: dict[tuple, tuple] = {}  # a bracket reset -> the grand final it may follow
 
     def add(self, bracket_name: str, round_number: int, position: int) -> tuple:
         key = (bracket_name, round_number, position)
@@ -245,6 +255,15 @@ class _Graph:
             return Edge(number[target[0]], target[1]) if target else None
 
         return [
-            PlannedMatch(number[m], m[0], m[1], m[2], *self.sides[m], edge(m, "winner"), edge(m, "loser"))
+            PlannedMatch(
+                number[m],
+                m[0],
+                m[1],
+                m[2],
+                *self.sides[m],
+                edge(m, "winner"),
+                edge(m, "loser"),
+                number[self.resets[m]] if m in self.resets else None,
+            )  # fmt: skip
             for m in ordered
         ]

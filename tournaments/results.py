@@ -14,7 +14,7 @@ the match waiting, so a walkover never jumps ahead of the match that feeds it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .bracket import Edge
 
@@ -90,6 +90,7 @@ class Node:
     seeded: tuple[int | None, int | None]
     winner_to: Edge | None = None  # Edge.to is a Node id here
     loser_to: Edge | None = None
+    reset_of: int | None = None  # a bracket reset: played only if side 2 of node `reset_of` won it
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,8 @@ class Replay:
     order: list[int]  # node ids in play order (every match after the matches that feed it)
     sides: dict[int, tuple[Side, Side]]  # node id -> its two sides
     walkovers: dict[int, Outcome]  # matches decided without being played, not among the results
-    outcomes: dict[int, Outcome]  # every decided match: the results and the walkovers
+    outcomes: dict[int, Outcome]  # every decided match: the results, the walkovers, the resets not needed
+    not_needed: dict[int, Outcome] = field(default_factory=dict)  # bracket resets the first match made moot
 
     def cancelled(self, node_id: int) -> bool:
         """The match was (or will be) decided with nobody going on. Only a disqualification
@@ -167,8 +169,14 @@ def replay(
     }
     walkovers: dict[int, Outcome] = {}
     outcomes: dict[int, Outcome] = {}
+    not_needed: dict[int, Outcome] = {}
     for node in ordered:
         outcome = results.get(node.id)
+        if outcome is None and node.reset_of is not None:
+            first = outcomes.get(node.reset_of)
+            if first is not None and first.winner == sides[node.reset_of][0]:
+                # side 1 (the unbeaten upper bracket's winner) won: no second match is needed
+                outcome = not_needed[node.id] = first
         if outcome is None and node.id not in held:
             outcome = walkover(*sides[node.id], disqualified)
             if outcome is not None:
@@ -179,7 +187,8 @@ def replay(
         for edge, goes_on in ((node.winner_to, outcome.winner), (node.loser_to, outcome.loser)):
             if edge is not None:
                 sides[edge.to][edge.slot - 1] = EMPTY if goes_on is None else goes_on
-    return Replay([node.id for node in ordered], {key: (a, b) for key, (a, b) in sides.items()}, walkovers, outcomes)
+    ordered_sides = {key: (a, b) for key, (a, b) in sides.items()}
+    return Replay([node.id for node in ordered], ordered_sides, walkovers, outcomes, not_needed)
 
 
 def walkover(side1: Side, side2: Side, disqualified: frozenset[int] | set[int]) -> Outcome | None:
