@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from .bracket import bracket_size, seeding_order
+
 
 def split_into_groups(seeds: Sequence[int], groups: int) -> list[list[int]]:
     """`seeds` (best first) dealt into `groups` groups by snake order; sizes differ by at most one."""
@@ -97,3 +99,57 @@ def _standing(member: int, decided: list[Result]) -> Standing:
     games = [r.games_of(member) for r in mine]
     wins = sum(r.winner == member for r in mine)
     return Standing(member, len(mine), wins, len(mine) - wins, sum(g[0] for g in games), sum(g[1] for g in games))
+
+
+def playoff_seeds(tables: Sequence[Sequence[int]], advance: int) -> list[int]:
+    """The top `advance` of each group's table (first place first), as playoff seeds (best first).
+
+    Group winners take the top seeds (in group order), the runners-up the next ones, and so on.
+    Within each place, its participants are matched to that place's seeds so that the earliest
+    round in which any of them could meet a group mate already seeded is as late as possible (a
+    bottleneck assignment): a group's first two meet only in the final, and no group mates meet in
+    the first round while the bracket can avoid it."""
+    if advance < 1 or any(len(table) < advance for table in tables):
+        raise ValueError(f"every group must have at least {advance} participants to advance {advance}")
+    size = bracket_size(len(tables) * advance)
+    slot_of = {seed: slot for slot, seed in enumerate(seeding_order(size))}
+    group_of = {participant: index for index, table in enumerate(tables) for participant in table}
+    seeds: dict[int, int] = {}  # seed -> participant
+
+    def earliest_meeting(participant: int, seed: int) -> int:
+        # two slots of a power-of-two bracket first meet in the round of their highest differing bit
+        mates = [other for other, mate in seeds.items() if group_of[mate] == group_of[participant]]
+        return min(((slot_of[seed] ^ slot_of[mate]).bit_length() for mate in mates), default=size)
+
+    for place in range(advance):
+        placing = [table[place] for table in tables]
+        free = range(place * len(tables) + 1, (place + 1) * len(tables) + 1)
+        value = {(p, seed): earliest_meeting(p, seed) for p in placing for seed in free}
+        for threshold in sorted(set(value.values()), reverse=True):
+            owners = _matching(placing, free, lambda p, seed, t=threshold, v=value: v[(p, seed)] >= t)
+            if owners is not None:
+                seeds.update(owners)
+                break
+    return [seeds[seed] for seed in sorted(seeds)]
+
+
+def _matching(left: Sequence[int], right: Sequence[int], allowed) -> dict[int, int] | None:
+    """A perfect matching of `left` into `right` using only allowed pairs (right -> left), or None.
+    Kuhn's augmenting paths, a free `right` taken before any is given up: `right` is tried in
+    order, so earlier `left` get earlier `right` where the rule lets them."""
+    owner: dict[int, int] = {}
+
+    def augment(item: int, seen: set[int]) -> bool:
+        for candidate in right:
+            if candidate not in owner and allowed(item, candidate):
+                owner[candidate] = item
+                return True
+        for candidate in right:
+            if candidate not in seen and allowed(item, candidate):
+                seen.add(candidate)
+                if augment(owner[candidate], seen):
+                    owner[candidate] = item
+                    return True
+        return False
+
+    return owner if all(augment(item, set()) for item in left) else None

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tournaments import groups
+from tournaments import bracket, groups
 from tournaments.groups import Result
 
 
@@ -85,3 +85,30 @@ def test_three_tied_on_wins_are_ordered_by_their_matches_against_each_other():
     ]  # fmt: skip
     assert [s.participant for s in groups.standings([1, 2, 3, 4], decided)] == [1, 2, 3, 4]
     assert [s.participant for s in groups.standings([3, 2, 1, 4], decided)] == [1, 2, 3, 4]  # seeds do not decide
+
+
+def first_meeting_round(seed_a: int, seed_b: int, size: int) -> int:
+    slot = {seed: index for index, seed in enumerate(bracket.seeding_order(size))}
+    return (slot[seed_a] ^ slot[seed_b]).bit_length()
+
+
+@given(st.integers(min_value=2, max_value=16), st.integers(min_value=1, max_value=8))
+def test_group_winners_take_the_top_seeds_and_group_mates_meet_as_late_as_possible(count, advance):
+    tables = [[100 * group + place for place in range(1, advance + 2)] for group in range(1, count + 1)]
+    seeds = groups.playoff_seeds(tables, advance)
+    assert sorted(seeds) == sorted(p for table in tables for p in table[:advance])
+    assert seeds[:count] == [table[0] for table in tables]
+    size = bracket.bracket_size(len(seeds))
+    rounds = bracket.round_count(len(seeds))
+    seed_of = {participant: index + 1 for index, participant in enumerate(seeds)}
+    for table in tables:
+        if advance >= 2:  # a group's first two meet only in the final
+            assert first_meeting_round(seed_of[table[0]], seed_of[table[1]], size) == rounds
+        mates = [seed_of[p] for p in table[:advance]]
+        for a, b in itertools.combinations(mates, 2):  # and no group mates meet in the first round
+            assert first_meeting_round(a, b, size) > 1
+
+
+def test_playoffs_cannot_take_more_than_a_group_holds():
+    with pytest.raises(ValueError):
+        groups.playoff_seeds([[1, 2, 3], [4, 5]], 3)
