@@ -15,21 +15,30 @@ from tests.harness.spectators import Spectator, is_type
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("celery_worker")]
 
 
-async def test_simulate_drives_the_demo_to_a_champion_with_every_event_on_the_socket(asgi_server):
+async def seed_and_simulate(
+    server, demo_options: list[str], simulate_options: list[str]
+) -> tuple[dict, Spectator, str]:
+    """The demo seeded with `demo_options` and played to its end by simulate, a spectator watching
+    from before the first match: (seed_demo's JSON, the spectator, what simulate printed)."""
     out = StringIO()
-    await asyncio.to_thread(call_command, "seed_demo", "--json", stdout=out)
+    await asyncio.to_thread(call_command, "seed_demo", "--json", *demo_options, stdout=out)
     demo = json.loads(out.getvalue())
-    spectator = await Spectator.connect(asgi_server, f"ws/tournament/{demo['tournament_id']}/")
+    spectator = await Spectator.connect(server, f"ws/tournament/{demo['tournament_id']}/")
     await spectator.wait_for(is_type("snapshot"))
-
     progress = StringIO()
     await asyncio.to_thread(
-        call_command, "simulate", "--url", asgi_server.http_url, "--rate", "20", "--match-seconds", "0.5",
-        "--timeout", "60", "--seed", "1", stdout=progress,
-    )  # fmt: skip
+        call_command, "simulate", "--url", server.http_url, "--rate", "20", *simulate_options, stdout=progress
+    )
+    return demo, spectator, progress.getvalue()
+
+
+async def test_simulate_drives_the_demo_to_a_champion_with_every_event_on_the_socket(asgi_server):
+    demo, spectator, progress = await seed_and_simulate(
+        asgi_server, [], ["--match-seconds", "0.5", "--timeout", "60", "--seed", "1"]
+    )
 
     champion = await spectator.wait_for(is_type("tournament_completed"))
-    assert "wins Demo Cup" in progress.getvalue()
+    assert "wins Demo Cup" in progress
     for match_id in demo["match_ids"]:
         types = [f["type"] for f in spectator.match_frames(match_id)]
         assert types[0] == "match_started" and types[-1] == "match_completed", (match_id, types)
@@ -42,19 +51,11 @@ async def test_simulate_drives_the_demo_to_a_champion_with_every_event_on_the_so
 
 
 async def test_simulate_plays_series_game_by_game_and_the_third_place_match(asgi_server):
-    out = StringIO()
-    await asyncio.to_thread(
-        call_command, "seed_demo", "--json", "--best-of", "3", "--final-best-of", "5", "--third-place", stdout=out
+    demo, spectator, progress = await seed_and_simulate(
+        asgi_server,
+        ["--best-of", "3", "--final-best-of", "5", "--third-place"],
+        ["--game-seconds", "0.3", "--timeout", "90", "--seed", "2"],
     )
-    demo = json.loads(out.getvalue())
-    spectator = await Spectator.connect(asgi_server, f"ws/tournament/{demo['tournament_id']}/")
-    await spectator.wait_for(is_type("snapshot"))
-
-    progress = StringIO()
-    await asyncio.to_thread(
-        call_command, "simulate", "--url", asgi_server.http_url, "--rate", "20", "--game-seconds", "0.3",
-        "--timeout", "90", "--seed", "2", stdout=progress,
-    )  # fmt: skip
 
     podium = (await spectator.wait_for(is_type("tournament_completed")))["data"]
     async with httpx.AsyncClient(base_url=asgi_server.http_url, timeout=30) as client:
@@ -62,8 +63,8 @@ async def test_simulate_plays_series_game_by_game_and_the_third_place_match(asgi
     tournament, matches = document["tournament"], document["matches"]
     names = {p["id"]: p["name"] for p in document["participants"]}
     assert tournament["status"] == "completed"
-    assert f"🏆 {names[tournament['winner_id']]} wins Demo Cup" in progress.getvalue()
-    assert f"🥉 {names[tournament['third_place_id']]} takes third place" in progress.getvalue()
+    assert f"🏆 {names[tournament['winner_id']]} wins Demo Cup" in progress
+    assert f"🥉 {names[tournament['third_place_id']]} takes third place" in progress
     (final,) = [m for m in matches if m["bracket"] == "main" and m["round"] == max(m["round"] for m in matches)]
     (third,) = [m for m in matches if m["bracket"] == "third_place"]
     assert (podium["winner_id"], podium["third_place_id"]) == (final["winner_id"], third["winner_id"])
