@@ -11,6 +11,7 @@ ODD_BEST_OF = (1, 3, 5, 7, 9)
 class Tournament(models.Model):
     class Format(models.TextChoices):
         SINGLE_ELIMINATION = "single_elimination", "Single elimination"
+        DOUBLE_ELIMINATION = "double_elimination", "Double elimination"
 
     class Visibility(models.TextChoices):
         PUBLIC = "public", "Public"
@@ -115,8 +116,10 @@ class Match(models.Model):
         CANCELLED = "cancelled", "Cancelled (nobody left to play it)"
 
     class Bracket(models.TextChoices):
-        MAIN = "main", "Main bracket"
+        MAIN = "main", "Main bracket"  # double elimination's upper bracket
         THIRD_PLACE = "third_place", "Third-place match"
+        LOWER = "lower", "Lower bracket"
+        GRAND_FINAL = "grand_final", "Grand final"
 
     tournament = models.ForeignKey(Tournament, on_delete=models.CASCADE, related_name="matches")
     bracket = models.CharField(max_length=16, choices=Bracket.choices, default=Bracket.MAIN)

@@ -46,7 +46,9 @@ def next_matches(match: Match) -> list[Match]:
 
 
 def final_of(matches: list[Match]) -> Match:
-    return next(m for m in matches if m.bracket == Match.Bracket.MAIN and m.winner_to_id is None)
+    """The match whose winner is champion: the final, or double elimination's grand final."""
+    finals = (Match.Bracket.MAIN, Match.Bracket.GRAND_FINAL)
+    return next(m for m in matches if m.bracket in finals and m.winner_to_id is None)
 
 
 def replay_of(matches: list[Match], disqualified: set[int]) -> results.Replay:

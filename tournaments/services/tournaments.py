@@ -101,7 +101,7 @@ def delete_tournament(*, tournament_id: int) -> None:
 
 
 def generate_bracket(*, tournament_id: int) -> list[Match]:
-    """(Re)generate the single-elimination bracket; refused once a match has started."""
+    """(Re)generate the tournament's bracket; refused once a match has started."""
     with transaction.atomic():
         tournament = locked_tournament(tournament_id)
         if tournament.status == Tournament.Status.COMPLETED:
@@ -129,7 +129,7 @@ def _regenerate(tournament: Tournament) -> list[Match]:
         )
     by_rank = dict(enumerate(participants, start=1))
     tournament.matches.all().delete()
-    planned = bracket.plan(len(participants), third_place=tournament.third_place_match)
+    planned = plan_of(tournament, len(participants))
     matches = Match.objects.bulk_create(
         Match(
             tournament=tournament,
@@ -156,6 +156,13 @@ def _regenerate(tournament: Tournament) -> list[Match]:
         participants=participants_data(tournament.id),
     )
     return matches
+
+
+def plan_of(tournament: Tournament, participant_count: int) -> list[bracket.PlannedMatch]:
+    """The bracket the tournament's format draws for `participant_count`."""
+    if tournament.format == Tournament.Format.DOUBLE_ELIMINATION:
+        return bracket.double_elimination_plan(participant_count)
+    return bracket.plan(participant_count, third_place=tournament.third_place_match)
 
 
 def _after_participants_changed(tournament: Tournament, *, redraw: bool) -> None:
