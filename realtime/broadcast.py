@@ -17,7 +17,6 @@ from __future__ import annotations
 from functools import partial
 from typing import Any, Literal
 
-from asgiref.sync import sync_to_async
 from django.db import transaction
 
 from .events import TOURNAMENT_EVENTS, Event, template
@@ -350,14 +349,3 @@ def tournament_completed(
 def tournament_reopened(*, tournament_id: int) -> None:
     """A result that completed the tournament was reopened: it is ongoing again, without a champion."""
     _emit_tournament_event(Event.TOURNAMENT_REOPENED, tournament_id, status="ongoing")
-
-
-amatch_started = sync_to_async(match_started)
-aconcluded = sync_to_async(concluded)
-adispute_created = sync_to_async(dispute_created)
-adispute_resolved = sync_to_async(dispute_resolved)
-abracket_generated = sync_to_async(bracket_generated)
-abracket_updated = sync_to_async(bracket_updated)
-atournament_updated = sync_to_async(tournament_updated)
-aparticipants_updated = sync_to_async(participants_updated)
-atournament_completed = sync_to_async(tournament_completed)

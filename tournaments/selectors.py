@@ -78,7 +78,8 @@ def _tournament_data(tournament: Tournament) -> dict:
     }
 
 
-def _participant_data(participant: Participant) -> dict:
+def participant_data(participant: Participant) -> dict:
+    """A participant as snapshots, documents and participants_updated frames carry it."""
     return {
         "id": participant.id,
         "name": participant.name,
@@ -166,7 +167,7 @@ def tournament_state(tournament_id: int) -> dict:
     matches = Match.objects.filter(tournament_id=tournament_id).prefetch_related("games")
     return {
         "tournament": _tournament_data(tournament),
-        "participants": [_participant_data(p) for p in tournament.participants.all()],
+        "participants": [participant_data(p) for p in tournament.participants.all()],
         "matches": [_match_data(m, disputes) for m in matches],
     }
 
@@ -180,7 +181,7 @@ def match_state(match_id: int) -> dict:
     )
     return {
         "tournament": _tournament_data(match.tournament),
-        "participants": [_participant_data(p) for p in (match.participant1, match.participant2) if p],
+        "participants": [participant_data(p) for p in (match.participant1, match.participant2) if p],
         "match": _match_data(match, _open_disputes(Q(match_id=match_id))),
     }
 

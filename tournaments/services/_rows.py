@@ -18,6 +18,7 @@ from django.db.models import F
 
 from realtime import broadcast
 
+from .. import selectors
 from ..errors import NotFound
 from ..models import Match, Participant, Tournament
 
@@ -62,11 +63,7 @@ def bracket_data(tournament_id: int) -> list[dict]:
 
 
 def participants_data(tournament_id: int) -> list[dict]:
-    rows = Participant.objects.filter(tournament_id=tournament_id).values("id", "name", "seed", "disqualified_at")
-    return [
-        {"id": row["id"], "name": row["name"], "seed": row["seed"], "disqualified": row["disqualified_at"] is not None}
-        for row in rows
-    ]
+    return [selectors.participant_data(p) for p in Participant.objects.filter(tournament_id=tournament_id)]
 
 
 def bump_version(match: Match) -> None:

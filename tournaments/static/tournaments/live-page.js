@@ -8,8 +8,9 @@
   var tournamentId = root.dataset.tournamentId;
   var state = { tournament: null, participants: {}, matches: {} };
   var cards = {};  // match id -> its article.match element
+  // A match first seen in a bracket frame (which carries no scores); its own arrays are made per match.
   var NEW_MATCH = { participant1_score: 0, participant2_score: 0, score_version: 0, dispute: null, game: 1,
-                    series: [0, 0], games: [], forfeit: false, forfeited_by_id: null, best_of: 1 };
+                    forfeit: false, forfeited_by_id: null, best_of: 1 };
 
   function name(id) { return id && state.participants[id] ? state.participants[id].name : "TBD"; }
   function disqualified(id) { return !!(id && state.participants[id] && state.participants[id].disqualified); }
