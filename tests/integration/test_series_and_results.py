@@ -191,6 +191,20 @@ def test_reopening_takes_the_winner_back_out_and_is_refused_once_the_next_match_
     assert frames(tournament.id)[-1]["type"] == "tournament_reopened"
 
 
+def test_a_match_of_a_disqualified_participant_cannot_be_reopened(organizer):
+    """Its loser out of the tournament, a reopened match would be live with nobody to play it."""
+    tournament = make(organizer)
+    semi1 = match_at(tournament, 1, 0)
+    services.start_match(match_id=semi1.id)
+    services.complete_match(match_id=semi1.id, participant1_score=2, participant2_score=1)
+    services.disqualify(participant_id=semi1.participant2_id)
+    before = Match.objects.get(pk=semi1.id)
+    response = api(organizer).post(f"/api/matches/{semi1.id}/reopen/")
+    assert response.status_code == 409 and "disqualified" in response.json()["error"]["message"]
+    after = Match.objects.get(pk=semi1.id)
+    assert (after.state, after.winner_id, after.version) == ("completed", before.winner_id, before.version)
+
+
 def test_only_the_organizer_reopens_and_disqualifies(organizer, live_tournament):
     referee = factories.user_with_token("ref")
     services.grant_role(tournament_id=live_tournament.id, username="ref", role="referee")

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from realtime import broadcast
 
-from ..errors import Conflict, Invalid, NotFound
+from ..errors import Conflict, Invalid
 from ..models import Game, Match, Participant, Tournament
 from ..results import Series, wins_needed
 from . import progress
@@ -27,6 +27,7 @@ from ._rows import (
     result_change,
     save_and_refresh,
     score_of,
+    tournament_of,
     write_scores,
 )
 from .live_scores import check_scores
@@ -167,7 +168,7 @@ def forfeit_match(*, match_id: int, participant_id: int) -> Match:
 def disqualify(*, participant_id: int) -> Participant:
     """The participant forfeits their current match (live or scheduled) and every later one."""
     with result_change():
-        tournament = locked_tournament(_tournament_of_participant(participant_id))
+        tournament = locked_tournament(tournament_of(Participant, participant_id))
         participant = Participant.objects.select_for_update(of=("self",)).get(pk=participant_id)
         if tournament.status != Tournament.Status.ONGOING:
             raise Conflict(
@@ -190,13 +191,6 @@ def disqualify(*, participant_id: int) -> Participant:
     return participant
 
 
-def _tournament_of_participant(participant_id: int) -> int:
-    tournament_id = Participant.objects.filter(pk=participant_id).values_list("tournament_id", flat=True).first()
-    if tournament_id is None:
-        raise NotFound(f"Participant {participant_id} does not exist.")
-    return tournament_id
-
-
 def reopen_match(*, match_id: int) -> Match:
     """A completed match back to live: its last game (or its walkover) undone, its winner (and loser)
     taken back out of the matches they went on to; refused once one of those has started."""
@@ -210,6 +204,12 @@ def reopen_match(*, match_id: int) -> Match:
                     f"The match its {'winner' if following.id == match.winner_to_id else 'loser'} went on to"
                     f" has started ({following.state}): this result can no longer be reopened."
                 )
+        # A disqualified participant plays no more: a match of theirs cannot be live again.
+        gone = Participant.objects.filter(
+            pk__in=(match.participant1_id, match.participant2_id), disqualified_at__isnull=False
+        ).first()
+        if gone is not None:
+            raise Conflict(f"{gone.name} is disqualified: this result stands.")
         if match.forfeit:
             _undo_walkover(match)
         else:
@@ -238,9 +238,6 @@ def reopen_match(*, match_id: int) -> Match:
 def _undo_walkover(match: Match) -> None:
     if match.forfeited_by_id is None:
         raise Conflict("Nobody came to play this match: its walkover stands.")
-    forfeited_by = Participant.objects.get(pk=match.forfeited_by_id)
-    if forfeited_by.disqualified_at is not None:
-        raise Conflict(f"{forfeited_by.name} is disqualified: the walkover stands.")
     match.forfeit = False
     match.forfeited_by_id = None
 

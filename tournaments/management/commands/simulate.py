@@ -24,6 +24,7 @@ from tournaments.models import Tournament
 from .seed_demo import DEMO_NAME, DEMO_ORGANIZER
 
 GOAL_CHANCE = 0.2  # most feed updates repeat the score; some are goals
+RETRY_PAUSE_S = 0.5  # between those posts: an outage of a moment should not take all of them
 ATTEMPTS = 3  # posts of one game's completion when the server does not answer (naming the game makes it safe)
 
 
@@ -184,7 +185,8 @@ class Command(BaseCommand):
                 return
             if response is not None and response.status_code < 500:
                 return  # 409 (see above), or refused (logged): the next tick reads the document again
-            # no answer, or 503 (Redis or the database unavailable): retrying is safe
+            # no answer, or 503 (Redis or the database unavailable): retrying is safe, after a moment
+            time.sleep(RETRY_PAUSE_S)
 
     # --- What the log says -----------------------------------------------------------------------------------
 

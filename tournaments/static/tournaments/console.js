@@ -744,6 +744,8 @@
           case "dispute_resolved":
             Object.assign(m, { state: d.state, winner_id: d.winner_id, dispute: null });
             if (d.series) m.series = d.series;
+            if (typeof d.game === "number") m.game = d.game;
+            if (d.state === "completed") recordGame(d);  // the last game, as corrected (or kept)
             heard([d.participant1_score, d.participant2_score], d.score_version);
             dropLocal();
             break;
@@ -779,6 +781,7 @@
     el("confirm-complete-yes").addEventListener("click", function () {
       var button = el("confirm-complete-yes");
       var score = shown();
+      var game = m.game;  // the game confirmed: if another official ends it meanwhile, this is refused
       if (score[0] === score[1]) return;  // refused by the rules too: a tie has no winner
       act(el("complete"), button, function () {
         // Scores still being sent go first: the final score must not be overtaken by one of them.
@@ -787,7 +790,7 @@
           score = shown();
           var result = { participant1_score: score[0], participant2_score: score[1] };
           if (!isSeries()) return api("POST", "/api/matches/" + matchId + "/complete/", result);
-          result.game = m.game;
+          result.game = game;
           return api("POST", "/api/matches/" + matchId + "/games/complete/", result);
         });
       }, function (data) {
