@@ -45,10 +45,12 @@ from .store.keys import Room, RoomKind
 
 logger = logging.getLogger(__name__)
 
-# Close codes (docs/protocol.md): 4404 means "do not reconnect"; 1013 "try again later".
+# Close codes (docs/protocol.md): 4404 means "do not reconnect"; 1013 "try again later"; 1012
+# "reconnect and resume" (frames may have been lost while this server's link to Redis was cut).
 CLOSE_NOT_FOUND = 4404
 CLOSE_TOO_MANY_FRAMES = 4429
 CLOSE_TRY_AGAIN_LATER = 1013
+CLOSE_RESUME = 1012
 MAX_CLIENT_FRAME_CHARS = 4096
 
 
@@ -281,6 +283,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
     def dropped(self) -> None:
         self.notify({"type": "fanout.dropped"})
 
+    def lost_frames(self) -> None:
+        self.notify({"type": "fanout.lost"})
+
     async def dispatch(self, message: dict) -> None:
         # Channels runs close_old_connections() in the sync thread before every handler; the fan-out's
         # messages do their own database work (or none), so they skip that thread hop.
@@ -288,6 +293,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await self.recheck_access(message["answers"])
         elif message["type"] == "fanout.dropped":
             await self.drop_slow_client()
+        elif message["type"] == "fanout.lost":
+            await self.close_and_stop(CLOSE_RESUME)
         else:
             await super().dispatch(message)
 

@@ -22,6 +22,10 @@ published before it has then reached the process, so nothing at or below the flo
 (without it, a stream quiet since before the process subscribed — a completed match — would keep its
 floor entry for the socket's whole life: memory per socket, and a check per stream on every frame).
 A socket is held the same way while its client's access is checked again (`recheck` frames).
+
+Redis PUB/SUB is at most once: when the layer's subscriber connection is made again, what was
+published meanwhile is gone and nothing says what it was. The hub is told (a redis-py connect
+callback) and sends every socket of the affected rooms to resume from the history (close 1012).
 """
 
 from __future__ import annotations
@@ -112,6 +116,10 @@ class Listener(Protocol):
     def dropped(self) -> None:
         """The client could not take a frame and was taken out of its room: stop serving it."""
 
+    def lost_frames(self) -> None:
+        """Frames for the client may have been lost (the process's subscription to Redis had to be
+        made again) and it was taken out of its room: close, so that it resumes."""
+
 
 class Member:
     __slots__ = ("listener", "held", "joining", "checks", "floor")
@@ -142,6 +150,7 @@ class RoomFanout:
         # barrier(back): publish a probe to the room, then back(True) once it arrived (back(False): it
         # could not be confirmed). None: floors are only ever passed by the frames themselves.
         self.barrier = barrier
+        self.confirmed = True  # the subscription was seen live (a probe came back) since it was last made
         self.unconfirmed: list[Member] = []  # live sockets whose floors wait for the next barrier
         self.barrier_under_way = False
         self.members: dict[Listener, Member] = {}
@@ -301,10 +310,35 @@ class RoomFanout:
         if not member.floor:
             member.floor = None
 
+    def lost(self) -> None:
+        """The subscription was made again after its connection to Redis broke: what was published
+        meanwhile never reached this process, and nothing here can say what it was. Every socket is
+        taken out (to resume from the history, which holds it), and what the room knew of its streams
+        is forgotten: a Redis that lost its state numbers them from 1 again."""
+        members = list(self.members.values())
+        self.members.clear()
+        self.close()
+        self.latest.clear()
+        self.pending.clear()
+        self.unconfirmed.clear()
+        self.confirmed = False
+        for member in members:
+            member.listener.lost_frames()
+
     def close(self) -> None:
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
+
+
+class ReconnectWatch:
+    """A connect callback for one shard of the channel layer (redis-py keeps it as a WeakMethod)."""
+
+    def __init__(self, hub: Hub, shard) -> None:
+        self.hub, self.shard = hub, shard
+
+    def reconnected(self, connection) -> None:
+        self.hub.subscriptions_lost(self.shard)
 
 
 class Hub:
@@ -316,6 +350,7 @@ class Hub:
         self.rooms: dict[str, RoomFanout] = {}
         self.probes: dict[str, asyncio.Future] = {}
         self.barriers: set[asyncio.Task] = set()
+        self.watches: dict[int, ReconnectWatch] = {}  # id(layer shard) -> its watch (redis-py keeps weak references)
         self._starting: asyncio.Lock | None = None
         self._subscriptions: asyncio.Lock | None = None
 
@@ -351,13 +386,42 @@ class Hub:
                 except BaseException:
                     await layer.group_discard(room.group, self.channel)
                     raise
+                self._watch_reconnects(room)
                 loop = asyncio.get_running_loop()
                 window = settings.REALTIME_ROOM_WINDOW_MS / 1000 if room.kind is RoomKind.TOURNAMENT else None
                 fanout = RoomFanout(
                     room, window, now=loop.time, call_later=loop.call_later, barrier=partial(self._barrier, room)
                 )
                 self.rooms[room.group] = fanout
+            elif not fanout.confirmed:  # made again after a reconnect, without waiting for Redis' answer
+                await self._confirm(room)
+                fanout.confirmed = True
             fanout.add(listener)
+
+    def _watch_reconnects(self, room: Room) -> None:
+        """Be told when the pub/sub connection that carries `room` is made again (after Redis went
+        away, or the connection was cut): the layer then subscribes again by itself, but what was
+        published meanwhile is gone, and the layer says nothing (its on_disconnect/on_reconnect hooks
+        are never called). redis-py runs a connection's connect callbacks after the subscriptions were
+        sent again, and only when it reconnects, not when it first connects."""
+        shard = get_channel_layer()._get_layer()._get_shard(room.channel)
+        watch = self.watches.get(id(shard))
+        if watch is None:
+            watch = self.watches[id(shard)] = ReconnectWatch(self, shard)
+        shard._pubsub.connection.register_connect_callback(watch.reconnected)  # kept once per connection
+
+    def subscriptions_lost(self, shard) -> None:
+        """`shard`'s pub/sub connection was made again: its rooms' sockets may have missed frames."""
+        layer = get_channel_layer()._get_layer()
+        lost = [fanout for fanout in self.rooms.values() if layer._get_shard(fanout.room.channel) is shard]
+        sockets = sum(len(fanout.members) for fanout in lost)
+        logger.warning(
+            "the subscription to Redis was made again: %d sockets in %d rooms told to resume",
+            sockets,
+            len(lost),
+        )
+        for fanout in lost:
+            fanout.lost()
 
     def go_live(self, room: Room, listener: Listener, position: dict[str, int]) -> None:
         if fanout := self.rooms.get(room.group):

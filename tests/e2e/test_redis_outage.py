@@ -12,10 +12,11 @@ from django.test import override_settings
 from rest_framework.test import APIClient
 
 from project.localredis import free_port, start_server, stop_server
+from realtime.consumers import CLOSE_RESUME
 from realtime.store import keys, scripts
 from tests.harness import factories
 from tests.harness.processes import AsgiServer, start_worker
-from tests.harness.spectators import Spectator, is_type
+from tests.harness.spectators import Spectator, is_type, resume
 from tournaments.models import Match
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -93,17 +94,76 @@ async def test_the_whole_stack_recovers_by_itself_when_redis_restarts(own_redis,
         assert refused.value.response.status_code == 503
         own_redis["process"] = start_server(own_redis["port"], own_redis["dir"])
 
-        # No restart of any process: the next post is accepted and reaches the spectator, live or
-        # (if its connection had to be re-established) by resuming.
+        # No restart of any process: the next post is accepted. The server's subscription was cut and
+        # made again, so what was published meanwhile may never have reached it: the spectator is told
+        # to resume (1012), and resuming gives it the score, whether it was published before or after.
         deadline = asyncio.get_running_loop().time() + 20
         while await post(3) != 202:
             assert asyncio.get_running_loop().time() < deadline, "the API did not recover"
             await asyncio.sleep(0.2)  # retry as a client would until the deadline: recovery sends no event
-        await spectator.wait_for(is_type("score_updated", participant1_score=3), timeout=20)
+        await asyncio.wait_for(spectator.closed.wait(), 20)
+        assert spectator.close_code == CLOSE_RESUME
+        resumed = await resume(server, f"ws/tournament/{tournament.id}/", spectator)
+        await resumed.wait_for(is_type("score_updated", participant1_score=3), timeout=20)
         async with httpx.AsyncClient(base_url=server.http_url) as client:  # the latecomer is not counted
             viewers = (await client.get(f"/api/tournaments/{tournament.id}/")).json()["viewers"]["tournament"]
-        assert viewers == 1  # the spectator that stayed
-        await spectator.close()
+        assert viewers == 1  # the spectator, back
+        await resumed.close()
+        assert server.process.count("Exception in ASGI application") == 0
+    finally:
+        server.stop()
+        worker.stop()
+
+
+async def test_a_cut_subscription_tells_its_spectators_to_resume_and_they_miss_nothing(
+    own_redis, server_env, organizer
+):
+    """Redis PUB/SUB is at most once: frames published while a server's subscriber connection is being
+    made again never reach it. The server cannot know which they were, so it closes its sockets
+    with 1012 and clients resume from the history, which holds them."""
+    env = {**server_env, "REDIS_URL": f"redis://127.0.0.1:{own_redis['port']}/0"}
+    env.pop("CELERY_BROKER_URL", None)
+    server, worker = AsgiServer(env), start_worker(env)
+    try:
+        tournament = await sync_to_async(factories.tournament)(organizer, 4)
+        matches = await sync_to_async(list)(Match.objects.filter(tournament=tournament, round=1))
+        tournament_room = await Spectator.connect(server, f"ws/tournament/{tournament.id}/")
+        match_room = await Spectator.connect(server, f"ws/match/{matches[0].id}/")
+        for spectator in (tournament_room, match_room):
+            await spectator.wait_for(is_type("snapshot"))
+
+        async with httpx.AsyncClient(base_url=server.http_url, timeout=15) as client:
+
+            async def post(match: Match, p1: int) -> None:
+                response = await client.post(
+                    f"/api/matches/{match.id}/score/",
+                    json={"participant1_score": p1, "participant2_score": 0},
+                    headers={"Authorization": f"Token {organizer.api_token}"},
+                )
+                assert response.status_code == 202, response.text
+
+            await post(matches[0], 1)
+            await tournament_room.wait_for(is_type("score_updated", participant1_score=1))
+            # cut the server's subscriber connection and publish at once, into the gap if it is quick
+            killed = await asyncio.to_thread(scripts.client().client_kill_filter, _type="pubsub")
+            assert killed >= 1
+            for match in matches:
+                await post(match, 2)
+
+            for spectator in (tournament_room, match_room):
+                await asyncio.wait_for(spectator.closed.wait(), 10)
+                assert spectator.close_code == CLOSE_RESUME
+            back = [
+                await resume(server, f"ws/tournament/{tournament.id}/", tournament_room),
+                await resume(server, f"ws/match/{matches[0].id}/", match_room),
+            ]
+            for match in matches:
+                await back[0].wait_for(is_type("score_updated", match_id=match.id, participant1_score=2))
+            await back[1].wait_for(is_type("score_updated", match_id=matches[0].id, participant1_score=2))
+            await post(matches[0], 3)  # and the subscription carries frames again
+            for spectator in back:
+                await spectator.wait_for(is_type("score_updated", match_id=matches[0].id, participant1_score=3))
+                await spectator.close()
         assert server.process.count("Exception in ASGI application") == 0
     finally:
         server.stop()

@@ -58,6 +58,7 @@ class Client:
         self.texts: list[str] = []
         self.rechecks = 0
         self.was_dropped = False
+        self.was_told_to_resume = False
 
     def deliver(self, frame) -> bool:
         if self.accepts:
@@ -70,6 +71,9 @@ class Client:
 
     def dropped(self) -> None:
         self.was_dropped = True
+
+    def lost_frames(self) -> None:
+        self.was_told_to_resume = True
 
     def received(self) -> list[tuple]:
         """(type, match or tournament, sequence, score) per frame; batches as lists of those."""
@@ -362,3 +366,19 @@ def test_a_barrier_that_is_not_confirmed_leaves_the_floor_and_the_next_socket_tr
     second = live(room, {"m:2": 2})
     barriers.come_back()
     assert room.members[first].floor is None and room.members[second].floor is None
+
+
+def test_a_room_whose_subscription_was_made_again_sends_its_sockets_to_resume_and_forgets_its_streams(clock):
+    room = bracket_room(clock)
+    before = [live(room), live(room)]
+    room.receive(score(1, 5, 10))
+    room.receive(score(1, 6, 11))  # pending in the window
+    room.lost()
+    assert all(client.was_told_to_resume for client in before)
+    assert room.members == {} and not room.confirmed
+    clock.advance(WINDOW)
+    assert [client.received() for client in before] == [[[("score_updated", 1, 5, 10)]]] * 2  # not the pending one
+    # A Redis that lost its state numbers the match's frames from 1 again: a socket joining now gets them.
+    after = live(room, {"m:1": 1})
+    room.receive(score(1, 2, 3))
+    assert after.received() == [[("score_updated", 1, 2, 3)]] and not after.was_told_to_resume

@@ -4,6 +4,7 @@ import re
 from pathlib import Path
 
 import pytest
+import redis.asyncio
 from channels_redis.pubsub import RedisPubSubLoopLayer
 
 from realtime import fanout
@@ -48,3 +49,13 @@ def test_the_documented_key_table_names_every_key():
         family = key.rsplit(":", 1)[0]  # rt:match, rt:presence, ...
         assert f"`{family}:<" in table, f"{family}:… is not in the table of docs/architecture.md"
     assert f"`{keys.PENDING_BATCHES}`" in table
+
+
+def test_the_fanout_finds_the_layers_subscriber_connection_where_channels_redis_keeps_it():
+    # realtime/fanout.py Hub._watch_reconnects: the layer's shard for a room, its redis-py PubSub, and
+    # the connect callbacks redis-py runs on a reconnect (the layer's own hooks are never called).
+    layer = RedisPubSubLoopLayer(prefix="asgi")
+    shard = layer._get_shard(Room.tournament(1).channel)
+    shard._ensure_redis()  # builds the client and its PubSub; connects nothing
+    assert shard._pubsub.connection is None  # set on its first subscribe
+    assert callable(redis.asyncio.Connection.register_connect_callback)

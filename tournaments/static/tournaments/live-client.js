@@ -35,6 +35,8 @@
       if (NO_RETRY[event.code]) { self.emit("status", NO_RETRY[event.code]); return; }
       self.emit("status", "offline");
       var delay = Math.min(30000, 500 * Math.pow(2, self.attempt++));
+      // 1012 tells every socket of a server at once (its link to Redis was made again): spread them out.
+      if (event.code === 1012) delay = Math.max(delay, 2000);
       setTimeout(function () { self.connect(); }, delay / 2 + Math.random() * delay / 2);
     };
     self.heartbeat = setInterval(function () {
