@@ -43,6 +43,7 @@ __all__ = [
     "prime_officials",
     "reopen_after_failed_completion",
     "reserve_score_version",
+    "standings_updated",
     "submit_live_score",
     "tournament_completed",
     "tournament_reopened",
@@ -332,6 +333,11 @@ def tournament_updated(*, tournament_id: int, match_ids: list[int], name: str, g
 def participants_updated(*, tournament_id: int, participants: list[dict]) -> None:
     """Participants were added, renamed or removed without the bracket being drawn again."""
     _emit_tournament_event(Event.PARTICIPANTS_UPDATED, tournament_id, participants=participants)
+
+
+def standings_updated(*, tournament_id: int, groups: list[dict]) -> None:
+    """A round robin's tables after a group match's result changed (after that match's own frames)."""
+    _emit_tournament_event(Event.STANDINGS_UPDATED, tournament_id, groups=groups)
 
 
 def tournament_completed(

@@ -30,6 +30,7 @@ class Event(StrEnum):
     TOURNAMENT_UPDATED = "tournament_updated"
     TOURNAMENT_COMPLETED = "tournament_completed"
     TOURNAMENT_REOPENED = "tournament_reopened"
+    STANDINGS_UPDATED = "standings_updated"
 
 
 class Control(StrEnum):
@@ -69,6 +70,7 @@ REQUIRED_FIELDS: dict[Event, frozenset[str]] = {
     Event.TOURNAMENT_UPDATED: frozenset({"tournament_id", "sequence", "name", "game", "visibility"}),
     Event.TOURNAMENT_COMPLETED: frozenset({"tournament_id", "sequence", "winner_id", "runner_up_id", "third_place_id"}),
     Event.TOURNAMENT_REOPENED: frozenset({"tournament_id", "sequence", "status"}),
+    Event.STANDINGS_UPDATED: frozenset({"tournament_id", "sequence", "groups"}),
 }
 
 # Events about one match carry its id (and its sequence); the others are about the tournament.

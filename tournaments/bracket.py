@@ -24,6 +24,7 @@ MAIN = "main"  # single elimination's bracket; double elimination's upper bracke
 THIRD_PLACE = "third_place"
 LOWER = "lower"  # double elimination: where the upper bracket's losers play on
 GRAND_FINAL = "grand_final"
+GROUP = "group"  # a round-robin group's match (tournaments/groups.py)
 
 
 def bracket_size(participant_count: int) -> int:
@@ -67,6 +68,9 @@ class PlannedMatch:
     winner_to: Edge | None = None  # None: the final (or the third-place match)
     loser_to: Edge | None = None
     reset_of: int | None = None  # a bracket reset: played only if the lower bracket's winner won match `reset_of`
+    group: int = 0  # a group match: its group, from 1 (0: not a group match)
+    # Playoffs after groups: seed1/seed2 are playoff seeds, known once the group stage is over.
+    from_standings: bool = False
 
     @property
     def is_final(self) -> bool:

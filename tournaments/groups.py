@@ -13,7 +13,87 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from .bracket import bracket_size, seeding_order
+from . import bracket
+from .bracket import GROUP, PlannedMatch, bracket_size, seeding_order
+
+MAX_GROUP_SIZE = 32  # 496 matches a group
+SINGLE_ELIMINATION = "single_elimination"
+DOUBLE_ELIMINATION = "double_elimination"
+
+
+@dataclass(frozen=True)
+class Playoffs:
+    """After the groups: the top `advance_per_group` of each group play a `format` bracket."""
+
+    format: str  # SINGLE_ELIMINATION or DOUBLE_ELIMINATION
+    advance_per_group: int
+
+
+def check(participant_count: int, groups: int, playoffs: Playoffs | None) -> None:
+    """ValueError naming the rule, if `participant_count` cannot play `groups` groups (then `playoffs`)."""
+    if not bracket.MIN_PARTICIPANTS <= participant_count <= bracket.MAX_PARTICIPANTS:
+        raise ValueError(f"a round robin needs {bracket.MIN_PARTICIPANTS} to {bracket.MAX_PARTICIPANTS} participants")
+    if groups < 1 or participant_count < 2 * groups:
+        raise ValueError(
+            f"{participant_count} participants make at most {participant_count // 2} groups of two or more"
+        )
+    largest = -(-participant_count // groups)
+    if largest > MAX_GROUP_SIZE:
+        fewest = -(-participant_count // MAX_GROUP_SIZE)
+        raise ValueError(f"a group holds at most {MAX_GROUP_SIZE} participants: play {fewest} groups or more")
+    if playoffs is None:
+        if groups > 1:
+            raise ValueError("several groups need playoffs to decide one champion")
+        return
+    if playoffs.format not in (SINGLE_ELIMINATION, DOUBLE_ELIMINATION):
+        raise ValueError("playoffs are single_elimination or double_elimination")
+    smallest = participant_count // groups
+    if not 1 <= playoffs.advance_per_group <= smallest:
+        raise ValueError(f"a group of {smallest} can advance 1 to {smallest} participants")
+    if groups * playoffs.advance_per_group < 2:
+        raise ValueError("playoffs need at least 2 participants: advance more, or play more groups")
+
+
+def plan(
+    participant_count: int,
+    groups: int,
+    playoffs: Playoffs | None = None,
+    *,
+    third_place: bool = False,
+    bracket_reset: bool = False,
+) -> list[PlannedMatch]:
+    """Every match of a round robin in `groups` groups, then of its playoffs, in play order.
+
+    Group matches are GROUP matches seeded with participants' ranks (snake seeding, the circle
+    method's rounds). Playoff matches follow (their numbers after every group match), planned like
+    the bracket of their format for groups x advance_per_group participants; their seeds are playoff
+    seeds (from_standings): who holds each is known once every group match is decided."""
+    check(participant_count, groups, playoffs)
+    matches = []
+    for group, members in enumerate(split_into_groups(range(1, participant_count + 1), groups), start=1):
+        for round_number, pairs in enumerate(round_robin(members), start=1):
+            for position, (seed1, seed2) in enumerate(pairs):
+                matches.append(PlannedMatch(len(matches), GROUP, round_number, position, seed1, seed2, group=group))
+    if playoffs is None:
+        return matches
+    size = groups * playoffs.advance_per_group
+    if playoffs.format == DOUBLE_ELIMINATION:
+        bracket_plan = bracket.double_elimination_plan(size, bracket_reset=bracket_reset)
+    else:
+        bracket_plan = bracket.plan(size, third_place=third_place)
+    offset = len(matches)
+
+    def moved(edge: bracket.Edge | None) -> bracket.Edge | None:
+        return None if edge is None else bracket.Edge(edge.to + offset, edge.slot)
+
+    for m in bracket_plan:
+        matches.append(
+            PlannedMatch(
+                m.number + offset, m.bracket, m.round, m.position, m.seed1, m.seed2, moved(m.winner_to),
+                moved(m.loser_to), None if m.reset_of is None else m.reset_of + offset, from_standings=True,
+            )
+        )  # fmt: skip
+    return matches
 
 
 def split_into_groups(seeds: Sequence[int], groups: int) -> list[list[int]]:

@@ -12,6 +12,7 @@ class Tournament(models.Model):
     class Format(models.TextChoices):
         SINGLE_ELIMINATION = "single_elimination", "Single elimination"
         DOUBLE_ELIMINATION = "double_elimination", "Double elimination"
+        ROUND_ROBIN = "round_robin", "Round robin (groups, then playoffs if several)"
 
     class Visibility(models.TextChoices):
         PUBLIC = "public", "Public"
@@ -31,6 +32,12 @@ class Tournament(models.Model):
     best_of = models.PositiveSmallIntegerField(default=1)
     final_best_of = models.PositiveSmallIntegerField(default=1)
     third_place_match = models.BooleanField(default=False)
+    # Double elimination (or its playoffs): the grand final is played again if the lower bracket's winner won it.
+    grand_final_reset = models.BooleanField(default=False)
+    # Round robin: how many groups, and the playoffs their top `advance_per_group` play ("" for none).
+    groups = models.PositiveSmallIntegerField(default=1)
+    playoff_format = models.CharField(max_length=32, blank=True, default="")
+    advance_per_group = models.PositiveSmallIntegerField(null=True, blank=True)
     winner = models.ForeignKey("Participant", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     third_place = models.ForeignKey("Participant", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -120,9 +127,11 @@ class Match(models.Model):
         THIRD_PLACE = "third_place", "Third-place match"
         LOWER = "lower", "Lower bracket"
         GRAND_FINAL = "grand_final", "Grand final"
+        GROUP = "group", "Group stage"
 
     tournament = models.ForeignKey(Tournament, on_delete=models.CASCADE, related_name="matches")
     bracket = models.CharField(max_length=16, choices=Bracket.choices, default=Bracket.MAIN)
+    group = models.PositiveSmallIntegerField(default=0)  # a group match's group, from 1; 0 for the others
     round = models.PositiveSmallIntegerField()
     position = models.PositiveSmallIntegerField()
     best_of = models.PositiveSmallIntegerField(default=1)
@@ -130,6 +139,11 @@ class Match(models.Model):
     winner_to_slot = models.PositiveSmallIntegerField(null=True, blank=True)
     loser_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     loser_to_slot = models.PositiveSmallIntegerField(null=True, blank=True)
+    # A bracket reset: played only if the lower bracket's winner won `reset_of` (the grand final).
+    reset_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Playoffs after groups: the playoff seeds that fill these sides once the group stage is over.
+    seed1 = models.PositiveSmallIntegerField(null=True, blank=True)
+    seed2 = models.PositiveSmallIntegerField(null=True, blank=True)
     participant1 = models.ForeignKey(Participant, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     participant2 = models.ForeignKey(Participant, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     participant1_score = models.PositiveIntegerField(default=0)
@@ -152,10 +166,12 @@ class Match(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["tournament", "bracket", "round", "position"]
+        ordering = ["tournament", "bracket", "group", "round", "position"]
         verbose_name_plural = "matches"
         constraints = [
-            models.UniqueConstraint(fields=["tournament", "bracket", "round", "position"], name="unique_bracket_place"),
+            models.UniqueConstraint(
+                fields=["tournament", "bracket", "group", "round", "position"], name="unique_bracket_place"
+            ),
             models.CheckConstraint(condition=Q(best_of__in=ODD_BEST_OF), name="match_best_of_odd_1_to_9"),
             models.CheckConstraint(
                 condition=Q(participant1_score__lte=MAX_SCORE) & Q(participant2_score__lte=MAX_SCORE),
@@ -169,6 +185,8 @@ class Match(models.Model):
     def __str__(self) -> str:
         if self.bracket == self.Bracket.THIRD_PLACE:
             return f"{self.tournament} third place"
+        if self.bracket == self.Bracket.GROUP:
+            return f"{self.tournament} G{self.group}R{self.round}M{self.position + 1}"
         return f"{self.tournament} R{self.round}M{self.position + 1}"
 
     @property
@@ -180,6 +198,11 @@ class Match(models.Model):
         if self.winner_id is None:
             return None
         return self.participant2_id if self.winner_id == self.participant1_id else self.participant1_id
+
+    @property
+    def sides(self) -> list[int]:
+        """The participants known so far."""
+        return [p for p in (self.participant1_id, self.participant2_id) if p is not None]
 
     @property
     def series(self) -> list[int]:

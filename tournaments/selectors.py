@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from django.db.models import Q
 
+from . import groups, results
 from .models import Dispute, Match, Participant, Tournament, TournamentRole
+
+DECIDED = (Match.State.COMPLETED, Match.State.DISPUTED)
 
 
 def is_member(tournament: Tournament, user) -> bool:
@@ -75,6 +78,13 @@ def _tournament_data(tournament: Tournament) -> dict:
         "final_best_of": tournament.final_best_of,
         "third_place_match": tournament.third_place_match,
         "third_place_id": tournament.third_place_id,
+        "grand_final_reset": tournament.grand_final_reset,
+        "groups": tournament.groups,
+        "playoffs": (
+            {"format": tournament.playoff_format, "advance_per_group": tournament.advance_per_group}
+            if tournament.playoff_format
+            else None
+        ),
     }
 
 
@@ -123,6 +133,7 @@ def _match_data(match: Match, open_disputes: dict[int, dict]) -> dict:
     return {
         "id": match.id,
         "bracket": match.bracket,
+        "group": match.group,
         "round": match.round,
         "position": match.position,
         "best_of": match.best_of,
@@ -138,9 +149,65 @@ def _match_data(match: Match, open_disputes: dict[int, dict]) -> dict:
         "games": games_data(match),
         "forfeit": match.forfeit,
         "forfeited_by_id": match.forfeited_by_id,
+        "reset_of_id": match.reset_of_id,
         "version": match.version,
         "dispute": open_disputes.get(match.id),
     }
+
+
+def group_results(matches: list[Match], outcomes: dict[int, results.Outcome] | None = None) -> list[groups.Result]:
+    """The decided group matches as the standings count them: a walkover (in `outcomes`, not yet
+    in the database) counts as a win with no games."""
+    decided = []
+    for match in matches:
+        if match.bracket != Match.Bracket.GROUP:
+            continue
+        if match.state in DECIDED and match.winner_id is not None:
+            decided.append(groups.Result(match.participant1_id, match.participant2_id, match.winner_id, *match.series))
+        elif outcomes is not None and (outcome := outcomes.get(match.id)) is not None and not outcome.cancelled:
+            decided.append(groups.Result(match.participant1_id, match.participant2_id, outcome.winner, 0, 0))
+    return decided
+
+
+def group_tables(matches: list[Match], decided: list[groups.Result], seed_of: dict[int, int]) -> dict[int, list]:
+    """group -> its standings (groups.Standing), first place first."""
+    members: dict[int, set[int]] = {}
+    for match in matches:
+        if match.bracket == Match.Bracket.GROUP:
+            members.setdefault(match.group, set()).update(
+                p for p in (match.participant1_id, match.participant2_id) if p
+            )
+    return {
+        group: groups.standings(sorted(ids, key=seed_of.__getitem__), decided) for group, ids in sorted(members.items())
+    }
+
+
+def standings_data(tournament_id: int) -> list[dict]:
+    """Each group's table, as the standings endpoint, documents and standings_updated frames carry
+    it: `[{"group": 1, "standings": [{"participant_id", "played", "wins", ...}, ...]}, ...]`
+    (empty for a format without groups)."""
+    matches = list(Match.objects.filter(tournament_id=tournament_id, bracket=Match.Bracket.GROUP))
+    if not matches:
+        return []
+    seed_of = dict(Participant.objects.filter(tournament_id=tournament_id).values_list("id", "seed"))
+    return [
+        {
+            "group": group,
+            "standings": [
+                {
+                    "participant_id": s.participant,
+                    "played": s.played,
+                    "wins": s.wins,
+                    "losses": s.losses,
+                    "games_won": s.games_won,
+                    "games_lost": s.games_lost,
+                    "game_difference": s.game_difference,
+                }  # fmt: skip
+                for s in table
+            ],
+        }
+        for group, table in group_tables(matches, group_results(matches), seed_of).items()
+    ]
 
 
 def tournament_of_match(match_id: int) -> int:
@@ -168,6 +235,7 @@ def tournament_state(tournament_id: int) -> dict:
     return {
         "tournament": _tournament_data(tournament),
         "participants": [participant_data(p) for p in tournament.participants.all()],
+        "standings": standings_data(tournament_id),
         "matches": [_match_data(m, disputes) for m in matches],
     }
 

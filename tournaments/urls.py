@@ -7,6 +7,7 @@ api_urlpatterns = [
     path("tournaments/", tournaments.TournamentList.as_view(), name="api-tournaments"),
     path("tournaments/<int:tournament_id>/", tournaments.TournamentDetail.as_view(), name="api-tournament"),
     path("tournaments/<int:tournament_id>/bracket/", tournaments.GenerateBracket.as_view(), name="api-bracket"),
+    path("tournaments/<int:tournament_id>/standings/", tournaments.Standings.as_view(), name="api-standings"),
     path(
         "tournaments/<int:tournament_id>/participants/",
         tournaments.Participants.as_view(),

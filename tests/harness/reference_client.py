@@ -15,8 +15,8 @@ import json
 from collections.abc import Iterable
 
 MATCH_FIELDS_IN_BRACKET_FRAMES = (
-    "bracket", "round", "position", "best_of", "state", "participant1_id", "participant2_id", "winner_id",
-    "forfeit", "version",
+    "bracket", "group", "round", "position", "best_of", "state", "participant1_id", "participant2_id", "winner_id",
+    "forfeit", "reset_of_id", "version",
 )  # fmt: skip
 NEW_MATCH = {"dispute": None, "game": 1, "series": [0, 0], "games": [], "forfeited_by_id": None}
 
@@ -38,6 +38,7 @@ class ReferenceClient:
     def _start(self, snapshot: dict) -> None:
         self.tournament = {key: value for key, value in snapshot["tournament"].items() if key != "sequence"}
         self.participants = copy.deepcopy(snapshot["participants"])
+        self.standings = copy.deepcopy(snapshot.get("standings", []))
         self.matches = {match["id"]: _without_sequence(match) for match in snapshot["matches"]}
         self.sequences = {f"t:{snapshot['tournament']['id']}": snapshot["tournament"]["sequence"]}
         self.sequences.update({f"m:{match['id']}": match["sequence"] for match in snapshot["matches"]})
@@ -149,11 +150,14 @@ class ReferenceClient:
             self.matches = {}
             self._merge(data["matches"])
             self.participants = copy.deepcopy(data["participants"])
+            self.standings = []  # drawn again: nothing played yet (the snapshot's tables are all zero)
             self.tournament["status"] = "ongoing" if data["matches"] else "registration"
         elif event == "bracket_updated":
             self._merge(data["matches"])
         elif event == "participants_updated":
             self.participants = copy.deepcopy(data["participants"])
+        elif event == "standings_updated":
+            self.standings = copy.deepcopy(data["groups"])
         elif event == "tournament_updated":
             self.tournament.update({field: data[field] for field in ("name", "game", "visibility")})
         elif event == "tournament_completed":
@@ -178,6 +182,7 @@ class ReferenceClient:
         return {
             "tournament": {**self.tournament, "sequence": self.sequences[f"t:{self.tournament['id']}"]},
             "participants": self.participants,
+            "standings": self.standings,
             "matches": sorted(
                 (
                     {**match, "sequence": self.sequences.get(f"m:{match_id}", 0)}
@@ -195,7 +200,7 @@ def unbatched(frames: Iterable[dict]) -> list[dict]:
 
 
 def _place(match: dict) -> tuple:
-    return match.get("bracket", "main"), match["round"], match["position"]
+    return match.get("bracket", "main"), match.get("group", 0), match["round"], match["position"]
 
 
 def _scores(data: dict) -> dict:
@@ -241,5 +246,6 @@ def as_shown(snapshot: dict) -> dict:
     return {
         "tournament": snapshot["tournament"],
         "participants": snapshot["participants"],
+        "standings": snapshot.get("standings", []),
         "matches": sorted(snapshot["matches"], key=_place),
     }

@@ -144,8 +144,44 @@ def test_creating_a_tournament_with_participants_makes_the_caller_its_organizer(
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"name": "X", "game": "Go", "format": "double_elimination"}, "format"),
         ({"name": "X", "game": "Go", "format": "swiss"}, "format"),
+        ({"name": "X", "game": "Go", "groups": 2}, "groups"),
+        ({"name": "X", "game": "Go", "format": "round_robin", "groups": 4}, "playoffs"),
+        ({"name": "X", "game": "Go", "format": "round_robin", "groups": 0}, "groups"),
+        (
+            {
+                "name": "X",
+                "game": "Go",
+                "format": "round_robin",
+                "groups": 2,
+                "playoffs": {"format": "swiss", "advance_per_group": 2},
+            },
+            "playoffs",
+        ),
+        (
+            {
+                "name": "X",
+                "game": "Go",
+                "format": "round_robin",
+                "groups": 2,
+                "playoffs": {"format": "single_elimination", "advance_per_group": 0},
+            },
+            "playoffs",
+        ),
+        ({"name": "X", "game": "Go", "format": "round_robin", "playoffs": [1, 2]}, "playoffs"),
+        ({"name": "X", "game": "Go", "grand_final_reset": True}, "grand_final_reset"),
+        ({"name": "X", "game": "Go", "format": "double_elimination", "third_place_match": True}, "third_place_match"),
+        (
+            {
+                "name": "X",
+                "game": "Go",
+                "format": "round_robin",
+                "groups": 2,
+                "third_place_match": True,
+                "playoffs": {"format": "double_elimination", "advance_per_group": 2},
+            },
+            "third_place_match",
+        ),
         ({"name": "X", "game": "Go", "best_of": 2}, "best_of"),
         ({"name": "X", "game": "Go", "best_of": 11}, "best_of"),
         ({"name": "X", "game": "Go", "final_best_of": 4}, "final_best_of"),

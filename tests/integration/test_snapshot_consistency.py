@@ -15,7 +15,7 @@ from realtime.store.keys import Room
 from realtime.tasks import flush_pending_batches
 from tests.harness import factories
 from tests.harness.reference_client import ReferenceClient, as_shown
-from tournaments import selectors, services
+from tournaments import groups, selectors, services
 from tournaments.models import Match, Participant
 from tournaments.services.tournaments import NewParticipant
 
@@ -41,7 +41,7 @@ def check(tournament_id: int, action) -> None:
     shown = client.shows()
     differences = [
         (section, mine, theirs)
-        for section in ("tournament", "participants", "matches")
+        for section in ("tournament", "participants", "standings", "matches")
         for mine, theirs in zip(
             shown[section] if isinstance(shown[section], list) else [shown[section]],
             fresh[section] if isinstance(fresh[section], list) else [fresh[section]],
@@ -121,3 +121,49 @@ def test_disputes_kept_and_corrected(cup, organizer):
     services.complete_match(match_id=final, participant1_score=2, participant2_score=0)
     dispute(final)
     check(cup, lambda: resolve(0, 2))  # a new champion
+
+
+def play(tournament_id: int, match: Match, side1_wins: bool = True) -> None:
+    services.start_match(match_id=match.id)
+    services.complete_match(
+        match_id=match.id, participant1_score=int(side1_wins), participant2_score=int(not side1_wins)
+    )
+
+
+def test_groups_then_playoffs_their_tables_and_the_playoffs_seeded_and_unseeded(organizer):
+    tournament = services.create_tournament(
+        name="Groups", game="Go", organizer=organizer, participant_names=[f"P{n}" for n in range(1, 9)],
+        format="round_robin", groups=2, playoffs=groups.Playoffs("single_elimination", 2),
+    )  # fmt: skip
+    check(tournament.id, lambda: services.generate_bracket(tournament_id=tournament.id))
+    group_matches = list(Match.objects.filter(tournament=tournament, bracket="group").order_by("group", "round"))
+    for match in group_matches[:-1]:
+        check(tournament.id, lambda match=match: play(tournament.id, match, side1_wins=match.round % 2 == 1))
+    last = group_matches[-1]
+    check(tournament.id, lambda: play(tournament.id, last))  # the group stage is over: the playoffs are seeded
+    semi = Match.objects.get(tournament=tournament, bracket="main", round=1, position=0)
+    assert semi.participant1_id and semi.participant2_id
+    check(tournament.id, lambda: services.reopen_match(match_id=last.id))  # ... and taken back out
+    assert Match.objects.get(pk=semi.pk).participant1_id is None
+    check(tournament.id, lambda: services.complete_match(match_id=last.id, participant1_score=0, participant2_score=1))
+    for match in Match.objects.filter(tournament=tournament, bracket="main").order_by("round", "position"):
+        check(tournament.id, lambda match=match: play(tournament.id, Match.objects.get(pk=match.pk)))
+
+
+def test_a_double_elimination_whose_grand_final_is_played_again(organizer):
+    tournament = services.create_tournament(
+        name="Double", game="Go", organizer=organizer, participant_names=["A", "B", "C", "D"],
+        format="double_elimination", grand_final_reset=True,
+    )  # fmt: skip
+    check(tournament.id, lambda: services.generate_bracket(tournament_id=tournament.id))
+    for match in Match.objects.filter(tournament=tournament).exclude(bracket="grand_final").order_by("pk"):
+        check(tournament.id, lambda match=match: play(tournament.id, Match.objects.get(pk=match.pk)))
+    grand_final, reset = Match.objects.filter(tournament=tournament, bracket="grand_final").order_by("round")
+    check(tournament.id, lambda: play(tournament.id, grand_final))  # side 1, the upper winner: no reset
+    assert Match.objects.get(pk=reset.pk).state == Match.State.CANCELLED
+    check(tournament.id, lambda: services.reopen_match(match_id=grand_final.id))
+    check(tournament.id, lambda: services.complete_match(match_id=grand_final.id, participant1_score=0,
+                                                         participant2_score=1))  # fmt: skip
+    check(tournament.id, lambda: play(tournament.id, Match.objects.get(pk=reset.pk)))
+    finished = selectors.tournament_state(tournament.id)["tournament"]
+    assert finished["status"] == "completed" and finished["winner_id"] == Match.objects.get(pk=reset.pk).winner_id

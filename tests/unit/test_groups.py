@@ -112,3 +112,61 @@ def test_group_winners_take_the_top_seeds_and_group_mates_meet_as_late_as_possib
 def test_playoffs_cannot_take_more_than_a_group_holds():
     with pytest.raises(ValueError):
         groups.playoff_seeds([[1, 2, 3], [4, 5]], 3)
+
+
+@st.composite
+def group_stages(draw):
+    """A size from 2 to 256 and a number of groups it allows (groups of 2 to 32), maybe with playoffs."""
+    n = draw(st.integers(min_value=2, max_value=256))
+    count = draw(st.integers(min_value=-(-n // groups.MAX_GROUP_SIZE), max_value=n // 2))
+    playoffs = None
+    if count > 1 or draw(st.booleans()):
+        advance = draw(st.integers(min_value=1 if count > 1 else 2, max_value=min(4, n // count)))
+        playoffs = groups.Playoffs(
+            draw(st.sampled_from([groups.SINGLE_ELIMINATION, groups.DOUBLE_ELIMINATION])), advance
+        )
+    return n, count, playoffs
+
+
+@given(group_stages())
+def test_a_group_stage_plays_every_pair_of_each_group_once_then_its_playoffs(stage):
+    n, count, playoffs = stage
+    planned = groups.plan(n, count, playoffs)
+    group_matches = [m for m in planned if m.bracket == bracket.GROUP]
+    members = groups.split_into_groups(range(1, n + 1), count)
+    assert Counter(m.group for m in group_matches) == {
+        g + 1: len(ms) * (len(ms) - 1) // 2 for g, ms in enumerate(members)
+    }
+    for g, ms in enumerate(members, start=1):
+        mine = [m for m in group_matches if m.group == g]
+        assert {frozenset((m.seed1, m.seed2)) for m in mine} == {frozenset(p) for p in itertools.combinations(ms, 2)}
+        for round_number in {m.round for m in mine}:
+            sides = [s for m in mine if m.round == round_number for s in (m.seed1, m.seed2)]
+            assert len(sides) == len(set(sides)), "somebody plays twice in a round"
+    playoff = [m for m in planned if m.from_standings]
+    assert all(m.number > max(g.number for g in group_matches) for m in playoff)
+    if playoffs is None:
+        assert not playoff
+        return
+    seeds = sorted(s for m in playoff for s in (m.seed1, m.seed2) if s is not None)
+    assert seeds == list(range(1, count * playoffs.advance_per_group + 1)), "every playoff seed has one place"
+    assert all(e.to >= len(group_matches) for m in playoff for e in (m.winner_to, m.loser_to) if e), (
+        "edges stay in the playoffs"
+    )
+
+
+@pytest.mark.parametrize(
+    ("n", "count", "playoffs", "rule"),
+    [
+        (7, 4, groups.Playoffs("single_elimination", 1), "at most 3 groups"),
+        (40, 1, None, "at most 32 participants"),
+        (8, 2, None, "need playoffs"),
+        (8, 2, groups.Playoffs("single_elimination", 5), "can advance 1 to 4"),
+        (8, 1, groups.Playoffs("single_elimination", 1), "at least 2"),
+        (8, 2, groups.Playoffs("swiss", 2), "single_elimination or double_elimination"),
+        (1, 1, None, "2 to 256"),
+    ],
+)
+def test_a_group_stage_a_size_does_not_allow_is_refused_naming_the_rule(n, count, playoffs, rule):
+    with pytest.raises(ValueError, match=rule):
+        groups.plan(n, count, playoffs)

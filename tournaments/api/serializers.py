@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from ..groups import DOUBLE_ELIMINATION, MAX_GROUP_SIZE, SINGLE_ELIMINATION, Playoffs
 from ..models import MAX_SCORE, Tournament, TournamentRole
 
 
@@ -146,6 +147,30 @@ class DisputeResolvedOutput(serializers.Serializer):
     winner_id = serializers.IntegerField(source="match.winner_id", allow_null=True)
 
 
+class PlayoffsOutput(serializers.Serializer):
+    format = serializers.CharField(help_text="single_elimination or double_elimination")
+    advance_per_group = serializers.IntegerField()
+
+
+class StandingOutput(serializers.Serializer):
+    participant_id = serializers.IntegerField()
+    played = serializers.IntegerField()
+    wins = serializers.IntegerField()
+    losses = serializers.IntegerField()
+    games_won = serializers.IntegerField()
+    games_lost = serializers.IntegerField()
+    game_difference = serializers.IntegerField()
+
+
+class GroupStandingsOutput(serializers.Serializer):
+    group = serializers.IntegerField()
+    standings = StandingOutput(many=True, help_text="First place first: wins, head-to-head, game difference, seed.")
+
+
+class StandingsOutput(serializers.Serializer):
+    groups = GroupStandingsOutput(many=True, help_text="Empty for a format without groups.")
+
+
 class TournamentOutput(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
@@ -158,6 +183,9 @@ class TournamentOutput(serializers.Serializer):
     final_best_of = serializers.IntegerField()
     third_place_match = serializers.BooleanField()
     third_place_id = serializers.IntegerField(allow_null=True)
+    grand_final_reset = serializers.BooleanField()
+    groups = serializers.IntegerField(help_text="A round robin's groups (1 for the other formats).")
+    playoffs = PlayoffsOutput(allow_null=True, help_text="After a round robin's groups; null without.")
     sequence = serializers.IntegerField(allow_null=True, help_text="Null while the live-score service is down.")
     epoch = serializers.CharField(allow_null=True, help_text="Null while the live-score service is down.")
 
@@ -176,7 +204,8 @@ class DisputeSummaryOutput(serializers.Serializer):
 
 class MatchOutput(serializers.Serializer):
     id = serializers.IntegerField()
-    bracket = serializers.CharField(help_text="main, or third_place")
+    bracket = serializers.CharField(help_text="main (the upper bracket), lower, grand_final, third_place or group")
+    group = serializers.IntegerField(help_text="A group match's group, from 1; 0 for the others.")
     round = serializers.IntegerField()
     position = serializers.IntegerField()
     best_of = serializers.IntegerField()
@@ -192,6 +221,9 @@ class MatchOutput(serializers.Serializer):
     games = GameOutput(many=True)
     forfeit = serializers.BooleanField(help_text="A walkover: completed without being played out.")
     forfeited_by_id = serializers.IntegerField(allow_null=True, help_text="Null in a walkover: nobody came.")
+    reset_of_id = serializers.IntegerField(
+        allow_null=True, help_text="A bracket reset: played only if the lower bracket's winner won this grand final."
+    )
     version = serializers.IntegerField(help_text="Changes of state, participants or winner (docs/protocol.md).")
     dispute = DisputeSummaryOutput(allow_null=True, help_text="The open dispute, if any.")
     sequence = serializers.IntegerField(allow_null=True, help_text="Null while the live-score service is down.")
@@ -207,6 +239,7 @@ class TournamentStateOutput(serializers.Serializer):
 
     tournament = TournamentOutput()
     participants = ParticipantOutput(many=True)
+    standings = GroupStandingsOutput(many=True, help_text="A round robin's group tables; empty for other formats.")
     matches = MatchOutput(many=True)
     viewers = ViewersOutput(allow_null=True, help_text="Null while the live-score service is down.")
 
@@ -227,6 +260,11 @@ def _name_field(max_length: int, **kwargs) -> StrictCharField:
     return StrictCharField(max_length=max_length, allow_blank=False, trim_whitespace=True, **kwargs)
 
 
+class PlayoffsInput(serializers.Serializer):
+    format = serializers.ChoiceField([SINGLE_ELIMINATION, DOUBLE_ELIMINATION])
+    advance_per_group = StrictIntegerField(min_value=1, max_value=MAX_GROUP_SIZE)
+
+
 class TournamentCreateInput(serializers.Serializer):
     name = _name_field(200)
     game = _name_field(100)
@@ -235,7 +273,13 @@ class TournamentCreateInput(serializers.Serializer):
     best_of = StrictIntegerField(min_value=1, max_value=9, required=False)
     final_best_of = StrictIntegerField(min_value=1, max_value=9, required=False)
     third_place_match = StrictBooleanField(required=False)
+    grand_final_reset = StrictBooleanField(required=False)
+    groups = StrictIntegerField(min_value=1, max_value=128, required=False)
+    playoffs = PlayoffsInput(required=False)
     participants = serializers.ListField(child=_name_field(100), max_length=256, required=False)
+
+    def validate_playoffs(self, value: dict) -> Playoffs:
+        return Playoffs(value["format"], value["advance_per_group"])
 
 
 class TournamentUpdateInput(serializers.Serializer):

@@ -24,6 +24,7 @@ from .serializers import (
     ParticipantUpdateInput,
     RoleInput,
     RoleOutput,
+    StandingsOutput,
     TournamentCreateInput,
     TournamentStateOutput,
     TournamentSummaryOutput,
@@ -91,6 +92,13 @@ class TournamentDetail(APIView):
         require_role(request, tournament_id, ORGANIZER)
         services.delete_tournament(tournament_id=tournament_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class Standings(APIView):
+    @extend_schema(responses=StandingsOutput)
+    def get(self, request, tournament_id: int):
+        visible(Tournament.objects.all(), tournament_id, request)
+        return Response({"groups": selectors.standings_data(tournament_id)})
 
 
 class GenerateBracket(APIView):

@@ -23,8 +23,8 @@ from ..errors import NotFound
 from ..models import Match, Participant, Tournament
 
 BRACKET_FIELDS = (
-    "id", "bracket", "round", "position", "best_of", "state", "participant1_id", "participant2_id", "winner_id",
-    "forfeit", "version",
+    "id", "bracket", "group", "round", "position", "best_of", "state", "participant1_id", "participant2_id",
+    "winner_id", "forfeit", "reset_of_id", "version",
 )  # fmt: skip
 
 

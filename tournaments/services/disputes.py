@@ -130,7 +130,7 @@ def resolve_dispute(
             series=match.series,
         )  # a live match's stream goes on from the (corrected) score
         # Its result may have changed; and the matches it feeds are no longer held by the dispute.
-        progress.settle(tournament)
+        progress.settle(tournament, match)
     return dispute
 
 

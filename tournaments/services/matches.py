@@ -70,6 +70,7 @@ def start_match(*, match_id: int) -> Match:
             raise Conflict("Both participants must be known before the match starts.")
         if progress.has_disputed_feeder(match):
             raise Conflict("A match feeding this one is disputed; it can start once the dispute is resolved.")
+        _check_nobody_busy(match, "start it")
         match.state = Match.State.LIVE
         match.started_at = timezone.now()
         bump_version(match)
@@ -84,6 +85,18 @@ def start_match(*, match_id: int) -> Match:
             game=match.game,
         )
     return match
+
+
+def _check_nobody_busy(match: Match, what: str) -> None:
+    """Nobody plays two matches at once (a round robin's are all known from the start)."""
+    busy = (
+        Match.objects.filter(tournament_id=match.tournament_id, state=Match.State.LIVE)
+        .exclude(pk=match.pk)
+        .filter(Q(participant1_id__in=match.sides) | Q(participant2_id__in=match.sides))
+        .first()
+    )
+    if busy is not None:
+        raise Conflict(f"A participant of this match is playing another one ({busy}): {what} once that one ends.")
 
 
 def complete_match(*, match_id: int, participant1_score: int, participant2_score: int) -> Match:
@@ -146,7 +159,7 @@ def complete_game(
             game_winner_id=participant_of(match, side) if match.best_of > 1 else None,
         )
         if series.over:
-            progress.settle(tournament)
+            progress.settle(tournament, match)
     return match
 
 
@@ -161,7 +174,7 @@ def forfeit_match(*, match_id: int, participant_id: int) -> Match:
         if opponent is None:
             raise Conflict("The opponent is not known yet: disqualify the participant to forfeit their later matches.")
         progress.complete_walkover(match, winner_id=opponent, forfeited_by_id=participant_id)
-        progress.settle(tournament)
+        progress.settle(tournament, match)
     return match
 
 
@@ -199,7 +212,8 @@ def reopen_match(*, match_id: int) -> Match:
         if match.state != Match.State.COMPLETED:
             raise Conflict(f"Only a completed match can be reopened; this one is {match.state}.")
         for following in progress.next_matches(match):
-            if following.state != Match.State.SCHEDULED:
+            not_needed = following.state == Match.State.CANCELLED and following.reset_of_id == match.id
+            if following.state != Match.State.SCHEDULED and not not_needed:
                 raise Conflict(
                     f"The match its {'winner' if following.id == match.winner_to_id else 'loser'} went on to"
                     f" has started ({following.state}): this result can no longer be reopened."
@@ -210,6 +224,7 @@ def reopen_match(*, match_id: int) -> Match:
         ).first()
         if gone is not None:
             raise Conflict(f"{gone.name} is disqualified: this result stands.")
+        _check_nobody_busy(match, "reopen it")
         if match.forfeit:
             _undo_walkover(match)
         else:
@@ -231,7 +246,7 @@ def reopen_match(*, match_id: int) -> Match:
             participant1_id=match.participant1_id,
             participant2_id=match.participant2_id,
         )
-        progress.settle(tournament)
+        progress.settle(tournament, match)
     return match
 
 

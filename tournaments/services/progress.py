@@ -7,6 +7,11 @@ matches nobody can play cancelled, and the tournament completed (or reopened) wi
 and third place. Only scheduled matches change; a change that would reach a match already under
 way is refused (409) and the transaction rolls back.
 
+Round robin: group matches have no edges; a group's standings come from its decided matches
+(tournaments/groups.py). Playoff matches' first sides are playoff seeds: once every group match is
+decided (and none disputed) the replay fills them from the standings, and empties them again if a
+group result is reopened (refused, like any change, once a playoff match they reach has started).
+
 Runs inside the caller's transaction, with the tournament's row locked (every result change locks
 it first: services/_rows.py), so two settles never interleave.
 """
@@ -18,13 +23,13 @@ from django.utils import timezone
 
 from realtime import broadcast
 
-from .. import results
+from .. import groups, results, selectors
 from ..bracket import Edge
 from ..errors import Conflict
 from ..models import Match, Participant, Tournament
 from ._rows import bracket_data, bump_version, save_and_refresh, score_of, write_scores
 
-DECIDED = (Match.State.COMPLETED, Match.State.DISPUTED)
+DECIDED = selectors.DECIDED
 
 
 def edges_of(match: Match) -> tuple[Edge | None, Edge | None]:
@@ -45,33 +50,66 @@ def next_matches(match: Match) -> list[Match]:
     return list(Match.objects.select_for_update(of=("self",)).filter(pk__in=ids).order_by("pk"))
 
 
-def final_of(matches: list[Match]) -> Match:
-    """The match whose winner is champion: the final, or double elimination's grand final."""
+def final_of(matches: list[Match]) -> Match | None:
+    """The match whose winner is champion: the final, or double elimination's grand final (its
+    reset, if it has one). None for a round robin without playoffs: the table decides."""
     finals = (Match.Bracket.MAIN, Match.Bracket.GRAND_FINAL)
-    return next(m for m in matches if m.bracket in finals and m.winner_to_id is None)
+    return next((m for m in matches if m.bracket in finals and m.winner_to_id is None), None)
 
 
-def replay_of(matches: list[Match], disqualified: set[int]) -> results.Replay:
+def _playoff_seeding(
+    matches: list[Match], replayed: results.Replay, disqualified: set[int], advance: int
+) -> list[int] | None:
+    """The playoffs' participants by playoff seed, once every group match is decided and none is
+    disputed; None before. Disqualified participants are placed after everyone else of their group."""
+    group_matches = [m for m in matches if m.bracket == Match.Bracket.GROUP]
+    if any(m.state == Match.State.DISPUTED for m in group_matches):
+        return None
+    if any(m.id not in replayed.outcomes for m in group_matches):
+        return None
+    seed_of = dict(Participant.objects.filter(tournament_id=group_matches[0].tournament_id).values_list("id", "seed"))
+    tables = selectors.group_tables(matches, selectors.group_results(matches, replayed.outcomes), seed_of)
+    ordered = [
+        sorted((s.participant for s in table), key=lambda p, t=table: p in disqualified) for table in tables.values()
+    ]  # stable: the standings' order among those still playing
+    return groups.playoff_seeds(ordered, advance)
+
+
+def replay_of(matches: list[Match], disqualified: set[int], advance: int | None = None) -> results.Replay:
+    """The replay of the matches' results. `advance`: how many of each group go to the playoffs."""
     edges = {match.id: edges_of(match) for match in matches}
     fed = {(edge.to, edge.slot) for pair in edges.values() for edge in pair if edge}
-    nodes = [
-        results.Node(
-            match.id,
-            seeded=(
-                None if (match.id, 1) in fed else match.participant1_id,
-                None if (match.id, 2) in fed else match.participant2_id,
-            ),
-            winner_to=edges[match.id][0],
-            loser_to=edges[match.id][1],
-        )
-        for match in matches
-    ]
+
+    def nodes(seeding: list[int] | None) -> list[results.Node]:
+        def side(match: Match, slot: int):
+            if (match.id, slot) in fed:
+                return None
+            playoff_seed = match.seed1 if slot == 1 else match.seed2
+            if playoff_seed is not None:  # filled from the group standings
+                return results.TBD if seeding is None else seeding[playoff_seed - 1]
+            return match.participant1_id if slot == 1 else match.participant2_id
+
+        return [
+            results.Node(
+                match.id,
+                seeded=(side(match, 1), side(match, 2)),
+                winner_to=edges[match.id][0],
+                loser_to=edges[match.id][1],
+                reset_of=match.reset_of_id,
+            )  # fmt: skip
+            for match in matches
+        ]
+
     decided = {
         match.id: results.Outcome(match.winner_id, match.loser_id)
         for match in matches
         if match.state in DECIDED and match.winner_id is not None
     }
-    decided |= {match.id: results.Outcome(None, None) for match in matches if match.state == Match.State.CANCELLED}
+    decided |= {  # a bracket reset's cancellation ("not needed") is the replay's to decide again
+        match.id: results.Outcome(None, None)
+        for match in matches
+        if match.state == Match.State.CANCELLED and match.reset_of_id is None
+    }
     by_id = {match.id: match for match in matches}
     held = {
         edge.to
@@ -80,7 +118,11 @@ def replay_of(matches: list[Match], disqualified: set[int]) -> results.Replay:
         for edge in edges[match.id]
         if edge is not None and edge.to in by_id
     }
-    return results.replay(nodes, decided, disqualified, held)
+    replayed = results.replay(nodes(None), decided, disqualified, held)
+    if advance is None or not any(m.seed1 is not None or m.seed2 is not None for m in matches):
+        return replayed
+    seeding = _playoff_seeding(matches, replayed, disqualified, advance)
+    return replayed if seeding is None else results.replay(nodes(seeding), decided, disqualified, held)
 
 
 def _disqualified(tournament: Tournament) -> set[int]:
@@ -90,17 +132,33 @@ def _disqualified(tournament: Tournament) -> set[int]:
 
 def would_leave_no_champion(tournament: Tournament, *, also_disqualified: int) -> bool:
     matches = list(Match.objects.filter(tournament_id=tournament.id).order_by("pk"))
-    return replay_of(matches, _disqualified(tournament) | {also_disqualified}).cancelled(final_of(matches).id)
+    disqualified = _disqualified(tournament) | {also_disqualified}
+    final = final_of(matches)
+    if final is None:  # a round robin's table: its first is champion unless everybody is disqualified
+        return not Participant.objects.filter(tournament_id=tournament.id).exclude(pk__in=disqualified).exists()
+    return replay_of(matches, disqualified, tournament.advance_per_group).cancelled(final.id)
 
 
-def settle(tournament: Tournament) -> None:
-    """Bring the tournament's bracket to the replay of its results (see the module's docstring)."""
+def settle(tournament: Tournament, changed: Match | None = None) -> None:
+    """Bring the tournament's bracket to the replay of its results (see the module's docstring).
+
+    `changed`: the match whose result changed (None: a disqualification). A round robin's standings
+    are published after it when it is a group match."""
     matches = list(Match.objects.filter(tournament_id=tournament.id).order_by("pk"))
-    replay = replay_of(matches, _disqualified(tournament))
+    replay = replay_of(matches, _disqualified(tournament), tournament.advance_per_group)
     by_id = {match.id: match for match in matches}
     bracket_changed = False
     for match_id in replay.order:
         match = by_id[match_id]
+        if match.id in replay.not_needed:  # who would have played it stay on it
+            if match.state == Match.State.SCHEDULED:
+                _seat(match, replay.participants(match.id))
+                _cancel(match)
+                bracket_changed = True
+            continue
+        if match.state == Match.State.CANCELLED and match.reset_of_id is not None:
+            _schedule_again(match)  # its grand final was reopened: the reset may be needed after all
+            bracket_changed = True
         bracket_changed |= _seat(match, replay.participants(match.id))
         walkover = replay.walkovers.get(match.id)
         if walkover is not None and match.state == Match.State.SCHEDULED:
@@ -111,6 +169,10 @@ def settle(tournament: Tournament) -> None:
                 complete_walkover(match, winner_id=walkover.winner, forfeited_by_id=walkover.loser)
     if bracket_changed:
         broadcast.bracket_updated(tournament_id=tournament.id, matches=bracket_data(tournament.id))
+    if tournament.format == Tournament.Format.ROUND_ROBIN and (
+        changed is None or changed.bracket == Match.Bracket.GROUP
+    ):
+        broadcast.standings_updated(tournament_id=tournament.id, groups=selectors.standings_data(tournament.id))
     _settle_tournament(tournament, matches)  # the rows as seated, completed or cancelled above
 
 
@@ -130,6 +192,12 @@ def _seat(match: Match, participants: tuple[int | None, int | None]) -> bool:
     Match.objects.filter(pk=match.pk).update(**changes, version=F("version") + 1)
     match.refresh_from_db(fields=["participant1", "participant2", "version"])
     return True
+
+
+def _schedule_again(match: Match) -> None:
+    match.state = Match.State.SCHEDULED
+    bump_version(match)
+    save_and_refresh(match, "state", "version")
 
 
 def _cancel(match: Match) -> None:
@@ -178,31 +246,52 @@ def announce_conclusion(
     )
 
 
-def _settle_tournament(tournament: Tournament, matches: list[Match]) -> None:
-    """Completed once the final (and the third-place match, if any) is decided; ongoing otherwise."""
+def _decided(match: Match) -> bool:
+    return match.state == Match.State.CANCELLED or (match.winner_id is not None and match.state in DECIDED)
+
+
+def _podium(matches: list[Match]) -> tuple[int, int | None, int | None] | None:
+    """(champion, runner-up, third) once the tournament is decided; None while it is not."""
     final = final_of(matches)
+    if final is not None and final.state == Match.State.CANCELLED and final.reset_of_id is not None:
+        final = next(m for m in matches if m.id == final.reset_of_id)  # the reset was not needed
+    if final is None:  # a round robin's one table
+        if any(m.state not in (Match.State.COMPLETED, Match.State.CANCELLED) for m in matches):
+            return None
+        disqualified = set(
+            Participant.objects.filter(
+                tournament_id=matches[0].tournament_id, disqualified_at__isnull=False
+            ).values_list("id", flat=True)
+        )
+        seed_of = dict(Participant.objects.filter(tournament_id=matches[0].tournament_id).values_list("id", "seed"))
+        (table,) = selectors.group_tables(matches, selectors.group_results(matches), seed_of).values()
+        places = sorted((s.participant for s in table), key=lambda p: p in disqualified)
+        places += [None, None]
+        return places[0], places[1], places[2]
     third = next((m for m in matches if m.bracket == Match.Bracket.THIRD_PLACE), None)
-
-    def decided(match: Match) -> bool:
-        return match.state == Match.State.CANCELLED or (match.winner_id is not None and match.state in DECIDED)
-
-    done = final.winner_id is not None and decided(final) and (third is None or decided(third))
+    if not (final.winner_id is not None and _decided(final) and (third is None or _decided(third))):
+        return None
     third_place_id = third.winner_id if third is not None and third.state != Match.State.CANCELLED else None
-    if done:
+    return final.winner_id, final.loser_id, third_place_id
+
+
+def _settle_tournament(tournament: Tournament, matches: list[Match]) -> None:
+    """Completed once the final (and the third-place match, if any) is decided, or, in a round robin
+    without playoffs, once every match is decided and none disputed; ongoing otherwise."""
+    podium = _podium(matches)
+    if podium is not None:
+        winner_id, runner_up_id, third_place_id = podium
         if (tournament.status, tournament.winner_id, tournament.third_place_id) == (
-            Tournament.Status.COMPLETED, final.winner_id, third_place_id,
+            Tournament.Status.COMPLETED, winner_id, third_place_id,
         ):  # fmt: skip
             return
         tournament.status = Tournament.Status.COMPLETED
-        tournament.winner_id = final.winner_id
+        tournament.winner_id = winner_id
         tournament.third_place_id = third_place_id
         tournament.completed_at = tournament.completed_at or timezone.now()
         tournament.save(update_fields=["status", "winner", "third_place", "completed_at"])
         broadcast.tournament_completed(
-            tournament_id=tournament.id,
-            winner_id=final.winner_id,
-            runner_up_id=final.loser_id,
-            third_place_id=third_place_id,
+            tournament_id=tournament.id, winner_id=winner_id, runner_up_id=runner_up_id, third_place_id=third_place_id
         )
     elif tournament.status == Tournament.Status.COMPLETED:
         tournament.status = Tournament.Status.ONGOING

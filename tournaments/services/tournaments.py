@@ -12,13 +12,11 @@ from django.db import transaction
 
 from realtime import broadcast
 
-from .. import bracket, results
+from .. import bracket, results, selectors
+from .. import groups as groups_module
 from ..errors import Conflict, Invalid, NotFound
 from ..models import Match, Participant, Tournament, TournamentRole
 from ._rows import bracket_data, locked_tournament, participants_data, tournament_of
-
-# Formats the data model will grow into; only these are played today.
-SUPPORTED_FORMATS = (Tournament.Format.SINGLE_ELIMINATION,)
 
 
 @dataclass(frozen=True)
@@ -44,24 +42,60 @@ def create_tournament(
     best_of: int = 1,
     final_best_of: int = 1,
     third_place_match: bool = False,
+    grand_final_reset: bool = False,
+    groups: int | None = None,
+    playoffs: groups_module.Playoffs | None = None,
 ) -> Tournament:
-    """A tournament in registration, `organizer` its organizer, with the named participants seeded in order."""
-    if format not in SUPPORTED_FORMATS:
-        raise Invalid(f"Format {format!r} is not available; use single_elimination.", field="format")
+    """A tournament in registration, `organizer` its organizer, with the named participants seeded in order.
+
+    `groups` and `playoffs` are a round robin's; `third_place_match` is for a single-elimination
+    bracket (or playoffs), `grand_final_reset` for a double-elimination one."""
     for field, value in (("best_of", best_of), ("final_best_of", final_best_of)):
         try:
             results.check_best_of(value)
         except ValueError as error:
             raise Invalid(f"{field}: {error}.", field=field) from None
+    _check_format(format, third_place_match, grand_final_reset, groups, playoffs)
     with transaction.atomic():
         tournament = Tournament.objects.create(
             name=name, game=game, visibility=visibility, format=format, best_of=best_of,
-            final_best_of=final_best_of, third_place_match=third_place_match,
+            final_best_of=final_best_of, third_place_match=third_place_match, grand_final_reset=grand_final_reset,
+            groups=groups or 1, playoff_format=playoffs.format if playoffs else "",
+            advance_per_group=playoffs.advance_per_group if playoffs else None,
         )  # fmt: skip
         TournamentRole.objects.create(tournament=tournament, user=organizer, role=TournamentRole.Role.ORGANIZER)
         broadcast.officials_changed(tournament_id=tournament.id)
         _add(tournament, [NewParticipant(name=participant_name) for participant_name in participant_names])
     return tournament
+
+
+def _check_format(
+    format: str,  # noqa: A002 - the API's word
+    third_place_match: bool,
+    grand_final_reset: bool,
+    group_count: int | None,
+    playoffs: groups_module.Playoffs | None,
+) -> None:
+    """The options that go with the format (sizes are checked when the bracket is drawn)."""
+    if format not in Tournament.Format.values:
+        raise Invalid(f"Format {format!r} is not one of {', '.join(Tournament.Format.values)}.", field="format")
+    round_robin = format == Tournament.Format.ROUND_ROBIN
+    if (group_count is not None or playoffs is not None) and not round_robin:
+        raise Invalid(
+            "groups and playoffs are a round robin's options.", field="groups" if playoffs is None else "playoffs"
+        )
+    if round_robin and (group_count or 1) > 1 and playoffs is None:
+        raise Invalid("Several groups need playoffs to decide one champion.", field="playoffs")
+    bracket_format = playoffs.format if playoffs is not None else format
+    if third_place_match and bracket_format != Tournament.Format.SINGLE_ELIMINATION:
+        raise Invalid("A third-place match is for a single-elimination bracket.", field="third_place_match")
+    if grand_final_reset and bracket_format != Tournament.Format.DOUBLE_ELIMINATION:
+        raise Invalid("A grand final reset is for a double-elimination bracket.", field="grand_final_reset")
+    if playoffs is not None and playoffs.format not in (
+        groups_module.SINGLE_ELIMINATION,
+        groups_module.DOUBLE_ELIMINATION,
+    ):
+        raise Invalid("Playoffs are single_elimination or double_elimination.", field="playoffs")
 
 
 def update_tournament(
@@ -117,28 +151,24 @@ def _check_no_match_started(tournament: Tournament, what: str) -> None:
 
 def _regenerate(tournament: Tournament) -> list[Match]:
     participants = sorted(tournament.participants.all(), key=lambda p: p.seed)
-    if not bracket.MIN_PARTICIPANTS <= len(participants) <= bracket.MAX_PARTICIPANTS:
-        raise Invalid(
-            f"A bracket needs {bracket.MIN_PARTICIPANTS} to {bracket.MAX_PARTICIPANTS} participants;"
-            f" this tournament has {len(participants)}."
-        )
-    if tournament.third_place_match and len(participants) < 4:
-        raise Invalid(
-            f"A third-place match needs at least 4 participants; this tournament has {len(participants)}.",
-            field="third_place_match",
-        )
+    try:
+        planned = plan_of(tournament, len(participants))
+    except ValueError as error:
+        raise Invalid(f"{str(error).capitalize()}; this tournament has {len(participants)} participants.") from None
     by_rank = dict(enumerate(participants, start=1))
     tournament.matches.all().delete()
-    planned = plan_of(tournament, len(participants))
     matches = Match.objects.bulk_create(
         Match(
             tournament=tournament,
             bracket=match.bracket,
+            group=match.group,
             round=match.round,
             position=match.position,
-            best_of=tournament.final_best_of if match.is_final else tournament.best_of,
-            participant1=by_rank.get(match.seed1),
-            participant2=by_rank.get(match.seed2),
+            best_of=tournament.final_best_of if match.is_final or match.reset_of is not None else tournament.best_of,
+            participant1=None if match.from_standings else by_rank.get(match.seed1),
+            participant2=None if match.from_standings else by_rank.get(match.seed2),
+            seed1=match.seed1 if match.from_standings else None,
+            seed2=match.seed2 if match.from_standings else None,
         )
         for match in planned
     )
@@ -147,7 +177,9 @@ def _regenerate(tournament: Tournament) -> list[Match]:
             if edge is not None:
                 setattr(match, f"{field}_id", matches[edge.to].id)
                 setattr(match, f"{field}_slot", edge.slot)
-    Match.objects.bulk_update(matches, ["winner_to", "winner_to_slot", "loser_to", "loser_to_slot"])
+        if plan.reset_of is not None:
+            match.reset_of_id = matches[plan.reset_of].id
+    Match.objects.bulk_update(matches, ["winner_to", "winner_to_slot", "loser_to", "loser_to_slot", "reset_of"])
     tournament.status = Tournament.Status.ONGOING
     tournament.save(update_fields=["status"])
     broadcast.bracket_generated(
@@ -155,14 +187,29 @@ def _regenerate(tournament: Tournament) -> list[Match]:
         matches=bracket_data(tournament.id),
         participants=participants_data(tournament.id),
     )
+    if tournament.format == Tournament.Format.ROUND_ROBIN:  # the new groups' tables, nothing played yet
+        broadcast.standings_updated(tournament_id=tournament.id, groups=selectors.standings_data(tournament.id))
     return matches
 
 
 def plan_of(tournament: Tournament, participant_count: int) -> list[bracket.PlannedMatch]:
-    """The bracket the tournament's format draws for `participant_count`."""
+    """The matches the tournament's format draws for `participant_count`; ValueError naming the rule
+    if the format does not allow that many."""
+    if tournament.format == Tournament.Format.ROUND_ROBIN:
+        playoffs = playoffs_of(tournament)
+        return groups_module.plan(
+            participant_count, tournament.groups, playoffs,
+            third_place=tournament.third_place_match, bracket_reset=tournament.grand_final_reset,
+        )  # fmt: skip
     if tournament.format == Tournament.Format.DOUBLE_ELIMINATION:
-        return bracket.double_elimination_plan(participant_count)
+        return bracket.double_elimination_plan(participant_count, bracket_reset=tournament.grand_final_reset)
     return bracket.plan(participant_count, third_place=tournament.third_place_match)
+
+
+def playoffs_of(tournament: Tournament) -> groups_module.Playoffs | None:
+    if not tournament.playoff_format:
+        return None
+    return groups_module.Playoffs(tournament.playoff_format, tournament.advance_per_group)
 
 
 def _after_participants_changed(tournament: Tournament, *, redraw: bool) -> None:

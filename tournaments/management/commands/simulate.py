@@ -218,5 +218,15 @@ class Command(BaseCommand):
     @staticmethod
     def label(match: dict, names: dict[int, str]) -> str:
         first, second = names.get(match["participant1_id"], "TBD"), names.get(match["participant2_id"], "TBD")
-        where = "3rd place" if match["bracket"] == "third_place" else f"R{match['round']}M{match['position'] + 1}"
-        return f"{where} {first} vs {second}"
+        return f"{where_of(match)} {first} vs {second}"
+
+
+def where_of(match: dict) -> str:
+    """Where the match is drawn, briefly: R2M1, L3M2 (lower bracket), GF, G1 R2M1 (a group)."""
+    place = f"R{match['round']}M{match['position'] + 1}"
+    return {
+        "third_place": "3rd place",
+        "grand_final": "GF reset" if match.get("reset_of_id") else "GF",
+        "lower": "L" + place[1:],
+        "group": f"G{match.get('group')} {place}",
+    }.get(match["bracket"], place)

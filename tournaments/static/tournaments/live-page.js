@@ -6,7 +6,7 @@
   var statusEl = document.getElementById("status");
   var championEl = document.getElementById("champion");
   var tournamentId = root.dataset.tournamentId;
-  var state = { tournament: null, participants: {}, matches: {} };
+  var state = { tournament: null, participants: {}, matches: {}, standings: [] };
   var cards = {};  // match id -> its article.match element
   // A match first seen in a bracket frame (which carries no scores); its own arrays are made per match.
   var NEW_MATCH = { participant1_score: 0, participant2_score: 0, score_version: 0, dispute: null, game: 1,
@@ -15,11 +15,13 @@
   function name(id) { return id && state.participants[id] ? state.participants[id].name : "TBD"; }
   function disqualified(id) { return !!(id && state.participants[id] && state.participants[id].disqualified); }
 
-  function roundTitle(round, rounds) {
-    if (round === rounds) return "Final";
-    if (round === rounds - 1) return "Semi-finals";
-    if (round === rounds - 2) return "Quarter-finals";
-    return "Round " + round;
+  // Column titles: a bracket's last rounds by name, the others by number.
+  function roundTitle(round, rounds, prefix) {
+    var p = prefix ? prefix + " " : "";
+    if (round === rounds) return prefix ? prefix + " final" : "Final";
+    if (!prefix && round === rounds - 1) return "Semi-finals";
+    if (!prefix && round === rounds - 2) return "Quarter-finals";
+    return (p + "round " + round).replace(/^r/, "R");
   }
 
   function setText(el, text) { if (el.textContent !== text) el.textContent = text; }
@@ -64,6 +66,7 @@
   }
 
   function stateLine(m) {
+    if (m.state === "cancelled" && m.reset_of_id) return "not needed";  // the upper bracket's winner won the grand final
     var parts = [m.state];
     if (m.forfeit && m.state === "completed") parts.push("walkover");
     if (m.best_of > 1) {
@@ -150,19 +153,100 @@
     return section;
   }
 
-  // The whole bracket, from scratch: only when its structure changes (snapshot, new matches).
+  function lastRound(matches) {
+    return Math.max.apply(null, matches.map(function (m) { return m.round; }).concat([1]));
+  }
+
+  // A row of round columns (one bracket), titled when the format has several.
+  function bracketRow(title, className, columns) {
+    var row = document.createElement("section");
+    row.className = "stage " + className;
+    if (title) row.appendChild(document.createElement("h2")).textContent = title;
+    var line = row.appendChild(document.createElement("div"));
+    line.className = "bracket";
+    columns.forEach(function (c) { if (c) line.appendChild(c); });
+    return row;
+  }
+
+  function roundColumns(matches, prefix) {
+    var rounds = lastRound(matches), columns = [];
+    for (var r = 1; r <= rounds; r++) {
+      var these = matches.filter(function (m) { return m.round === r; });
+      if (these.length) columns.push(column(roundTitle(r, rounds, prefix), "round", these));
+    }
+    return columns;
+  }
+
+  function groupName(number) { return "Group " + String.fromCharCode(64 + number); }
+
+  // A group: its table (standings_updated keeps it current) and its matches, round by round.
+  function groupSection(number, matches) {
+    var section = document.createElement("section");
+    section.className = "group";
+    section.dataset.group = number;
+    section.appendChild(document.createElement("h2")).textContent = groupName(number);
+    var table = section.appendChild(document.createElement("table"));
+    table.className = "standings";
+    table.innerHTML = "<thead><tr><th>#</th><th>Participant</th><th title='played'>P</th><th title='wins'>W</th>" +
+      "<th title='losses'>L</th><th title='game difference'>GD</th></tr></thead><tbody></tbody>";
+    var list = section.appendChild(document.createElement("div"));
+    list.className = "matches";
+    matches.sort(function (a, b) { return a.round - b.round || a.position - b.position; })
+      .forEach(function (m) { list.appendChild(cards[m.id] = buildCard(m)); });
+    return section;
+  }
+
+  // Each group table from state.standings, rows written only where they differ.
+  function patchStandings() {
+    var advance = state.tournament && state.tournament.playoffs ? state.tournament.playoffs.advance_per_group : 0;
+    (state.standings || []).forEach(function (g) {
+      var section = root.querySelector('section.group[data-group="' + g.group + '"]');
+      if (!section) return;
+      var body = section.querySelector("tbody");
+      while (body.children.length > g.standings.length) body.removeChild(body.lastChild);
+      g.standings.forEach(function (s, i) {
+        var row = body.children[i] || body.appendChild(document.createElement("tr"));
+        if (!row.children.length) for (var c = 0; c < 6; c++) row.appendChild(document.createElement("td"));
+        var cells = [String(i + 1), name(s.participant_id), String(s.played), String(s.wins), String(s.losses),
+                     (s.game_difference > 0 ? "+" : "") + s.game_difference];
+        cells.forEach(function (text, c) { setText(row.children[c], text); });
+        row.dataset.participantId = s.participant_id;
+        setClass(row, (i < advance ? "advances" : "") + (disqualified(s.participant_id) ? " out" : ""));
+      });
+    });
+  }
+
+  // The whole page, from scratch: only when its structure changes (snapshot, new matches). Groups
+  // first (tables and matches), then the bracket: upper and lower rows with the grand final after the
+  // upper bracket's final (double elimination), or one row of rounds; the third-place match last.
   function render() {
     var matches = Object.values(state.matches);
-    var main = matches.filter(function (m) { return m.bracket !== "third_place"; });
-    var third = matches.filter(function (m) { return m.bracket === "third_place"; });
-    var rounds = Math.max.apply(null, main.map(function (m) { return m.round; }).concat([1]));
+    function of(bracket) { return matches.filter(function (m) { return m.bracket === bracket; }); }
+    var grouped = of("group"), upper = of("main"), lower = of("lower"), grand = of("grand_final"), third = of("third_place");
     root.innerHTML = "";
     cards = {};
-    for (var r = 1; r <= rounds; r++) {
-      root.appendChild(column(roundTitle(r, rounds), "round",
-        main.filter(function (m) { return m.round === r; })));
+    if (grouped.length) {
+      var stage = root.appendChild(document.createElement("section"));
+      stage.className = "stage groups";
+      stage.appendChild(document.createElement("h2")).textContent = "Group stage";
+      var numbers = Array.from(new Set(grouped.map(function (m) { return m.group; }))).sort(function (a, b) { return a - b; });
+      numbers.forEach(function (n) {
+        stage.appendChild(groupSection(n, grouped.filter(function (m) { return m.group === n; })));
+      });
     }
-    if (third.length) root.appendChild(column("Third place", "round third-place", third));
+    var playoffTitle = grouped.length ? "Playoffs" : "";
+    if (lower.length || grand.length) {
+      var finals = grand.sort(function (a, b) { return a.round - b.round; }).map(function (m) {
+        return column(m.reset_of_id ? "Grand final reset" : "Grand final", "round grand-final", [m]);
+      });
+      root.appendChild(bracketRow(playoffTitle ? playoffTitle + " · upper bracket" : "Upper bracket", "upper",
+        roundColumns(upper, "Upper").concat(finals)));
+      if (lower.length) root.appendChild(bracketRow("Lower bracket", "lower", roundColumns(lower, "Lower")));
+    } else if (upper.length) {
+      root.appendChild(bracketRow(playoffTitle, "single", roundColumns(upper, "").concat(
+        third.length ? [column("Third place", "round third-place", third)] : [])));
+    }
+    patchStandings();
     renderChampion();
   }
 
@@ -197,6 +281,7 @@
 
   function patchAll() {
     Object.keys(cards).forEach(function (id) { patchCard(cards[id], state.matches[id]); });
+    patchStandings();
     renderChampion();
   }
 
@@ -207,6 +292,7 @@
       document.body.dataset.sync = "snapshot";
       state.tournament = data.tournament;
       setParticipants(data.participants);
+      state.standings = data.standings || [];
       state.matches = {};
       mergeMatches(data.matches);
       render();
@@ -261,7 +347,11 @@
           break;
         case "bracket_generated":
           state.tournament.status = d.matches.length ? "ongoing" : "registration";
-          setParticipants(d.participants); state.matches = {}; mergeMatches(d.matches); render();
+          setParticipants(d.participants); state.standings = []; state.matches = {}; mergeMatches(d.matches); render();
+          return;
+        case "standings_updated":
+          state.standings = d.groups;
+          patchStandings();
           return;
         case "tournament_updated":
           state.tournament.name = d.name;
