@@ -24,9 +24,28 @@ def round_title(round_number: int, rounds: int) -> str:
     return names.get(round_number, f"Round {round_number}") if round_number > 0 else ""
 
 
-def match_title(match: Match, rounds: int) -> str:
-    """The round's title, or "Third place" for the match of the semi-finals' losers."""
-    return "Third place" if match.bracket == Match.Bracket.THIRD_PLACE else round_title(match.round, rounds)
+def match_title(match: Match, rounds: dict[str, int]) -> str:
+    """Where the match is played, as players say it (console.js matchTitle says the same). `rounds`:
+    each bracket's last round."""
+    if match.bracket == Match.Bracket.THIRD_PLACE:
+        return "Third place"
+    if match.bracket == Match.Bracket.GROUP:
+        return f"Group {chr(64 + match.group)} · round {match.round}"
+    if match.bracket == Match.Bracket.GRAND_FINAL:
+        return "Grand final reset" if match.reset_of_id else "Grand final"
+    last = rounds.get(match.bracket, match.round)
+    if match.bracket == Match.Bracket.LOWER or Match.Bracket.LOWER in rounds:
+        side = "Lower" if match.bracket == Match.Bracket.LOWER else "Upper"
+        return f"{side} final" if match.round == last else f"{side} round {match.round}"
+    return round_title(match.round, last)
+
+
+def last_rounds(matches) -> dict[str, int]:
+    """Each bracket's last round."""
+    rounds: dict[str, int] = {}
+    for match in matches:
+        rounds[match.bracket] = max(rounds.get(match.bracket, 0), match.round)
+    return rounds
 
 
 @login_required
@@ -53,7 +72,7 @@ def tournament(request, tournament_id: int):
         raise Http404("No such tournament")
     tournament, roles = found
     matches = selectors.console_matches(tournament_id)
-    rounds = max((match.round for match in matches), default=0)
+    rounds = last_rounds(matches)
     return render(
         request,
         "console/tournament.html",
@@ -74,7 +93,7 @@ def match(request, match_id: int):
     if found is None:
         raise Http404("No such match")
     match, roles = found
-    rounds = selectors.round_count(match.tournament_id)
+    rounds = last_rounds(selectors.tournament_matches(match.tournament_id))
     return render(
         request,
         "console/match.html",

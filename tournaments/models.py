@@ -12,7 +12,7 @@ class Tournament(models.Model):
     class Format(models.TextChoices):
         SINGLE_ELIMINATION = "single_elimination", "Single elimination"
         DOUBLE_ELIMINATION = "double_elimination", "Double elimination"
-        ROUND_ROBIN = "round_robin", "Round robin (groups, then playoffs if several)"
+        ROUND_ROBIN = "round_robin", "Round robin"
 
     class Visibility(models.TextChoices):
         PUBLIC = "public", "Public"
@@ -187,6 +187,10 @@ class Match(models.Model):
             return f"{self.tournament} third place"
         if self.bracket == self.Bracket.GROUP:
             return f"{self.tournament} G{self.group}R{self.round}M{self.position + 1}"
+        if self.bracket == self.Bracket.GRAND_FINAL:
+            return f"{self.tournament} grand final" + (" reset" if self.reset_of_id else "")
+        if self.bracket == self.Bracket.LOWER:
+            return f"{self.tournament} lower R{self.round}M{self.position + 1}"
         return f"{self.tournament} R{self.round}M{self.position + 1}"
 
     @property

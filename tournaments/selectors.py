@@ -357,10 +357,9 @@ def roles_of(user, tournament_ids: list[int]) -> dict[int, list[str]]:
     return parts
 
 
-def round_count(tournament_id: int) -> int:
-    """How many rounds the tournament's bracket has (0 before it is generated)."""
-    last = Match.objects.filter(tournament_id=tournament_id).order_by("-round").values_list("round", flat=True)
-    return last.first() or 0
+def tournament_matches(tournament_id: int) -> list[Match]:
+    """A tournament's matches, without their participants."""
+    return list(Match.objects.filter(tournament_id=tournament_id).only("id", "bracket", "group", "round", "reset_of"))
 
 
 def tournament_participants(tournament_id: int) -> list[Participant]:

@@ -89,7 +89,7 @@ class Migration(migrations.Migration):
                 choices=[
                     ("single_elimination", "Single elimination"),
                     ("double_elimination", "Double elimination"),
-                    ("round_robin", "Round robin (groups, then playoffs if several)"),
+                    ("round_robin", "Round robin"),
                 ],
                 default="single_elimination",
                 max_length=32,

@@ -135,8 +135,23 @@
     return "Round " + round;
   }
 
-  function matchTitle(m, rounds) {  // console.py match_title says the same
-    return m.bracket === "third_place" ? "Third place" : roundTitle(m.round, rounds);
+  // Where the match is played; `rounds`: each bracket's last round (console.py match_title says the same).
+  function matchTitle(m, rounds) {
+    if (m.bracket === "third_place") return "Third place";
+    if (m.bracket === "group") return "Group " + String.fromCharCode(64 + m.group) + " · round " + m.round;
+    if (m.bracket === "grand_final") return m.reset_of_id ? "Grand final reset" : "Grand final";
+    var last = rounds[m.bracket] || m.round;
+    if (m.bracket === "lower" || rounds.lower) {
+      var side = m.bracket === "lower" ? "Lower" : "Upper";
+      return m.round === last ? side + " final" : side + " round " + m.round;
+    }
+    return roundTitle(m.round, last);
+  }
+
+  function lastRounds(matches) {
+    var rounds = {};
+    matches.forEach(function (m) { rounds[m.bracket] = Math.max(rounds[m.bracket] || 0, m.round); });
+    return rounds;
   }
 
   // Newest-wins for frames that carry a match's change counter (`version`), whatever order they arrive in:
@@ -149,17 +164,30 @@
   function indexPage() {
     var form = document.getElementById("new-tournament");
     if (!form) return;
+    var groupOptions = form.querySelector("fieldset.round-robin");
+    form.elements.format.addEventListener("change", function () {
+      groupOptions.hidden = form.elements.format.value !== "round_robin";
+    });
     form.addEventListener("submit", function (event) {
       event.preventDefault();
+      var f = form.elements;
       var body = {
-        name: form.elements.name.value.trim(),
-        game: form.elements.game.value.trim(),
-        visibility: form.elements.visibility.value,
-        best_of: Number(form.elements.best_of.value),
-        final_best_of: Number(form.elements.final_best_of.value),
-        third_place_match: form.elements.third_place_match.checked,
-        participants: lines(form.elements.participants.value),
+        name: f.name.value.trim(),
+        game: f.game.value.trim(),
+        visibility: f.visibility.value,
+        format: f.format.value,
+        best_of: Number(f.best_of.value),
+        final_best_of: Number(f.final_best_of.value),
+        third_place_match: f.third_place_match.checked,
+        grand_final_reset: f.grand_final_reset.checked,
+        participants: lines(f.participants.value),
       };
+      if (f.format.value === "round_robin") {
+        body.groups = Number(f.groups.value);
+        if (f.playoff_format.value) {
+          body.playoffs = { format: f.playoff_format.value, advance_per_group: Number(f.advance_per_group.value) };
+        }
+      }
       act(form, form.querySelector("button[type=submit]"), function () {
         return api("POST", "/api/tournaments/", body);
       }, function (data) {
@@ -230,7 +258,7 @@
     // Rows keyed by match id, reused; live first, then disputed, scheduled, completed.
     function renderMatches() {
       var matches = Object.values(state.matches);
-      var rounds = Math.max.apply(null, matches.map(function (m) { return m.round; }).concat([1]));
+      var rounds = lastRounds(matches);
       var rows = {};
       Array.prototype.forEach.call(list.children, function (li) { rows[li.dataset.matchId] = li; });
       matches.sort(function (a, b) {
