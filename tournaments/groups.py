@@ -33,10 +33,10 @@ def check(participant_count: int, groups: int, playoffs: Playoffs | None) -> Non
     """ValueError naming the rule, if `participant_count` cannot play `groups` groups (then `playoffs`)."""
     if not bracket.MIN_PARTICIPANTS <= participant_count <= bracket.MAX_PARTICIPANTS:
         raise ValueError(f"a round robin needs {bracket.MIN_PARTICIPANTS} to {bracket.MAX_PARTICIPANTS} participants")
-    if groups < 1 or participant_count < 2 * groups:
-        raise ValueError(
-            f"{participant_count} participants make at most {participant_count // 2} groups of two or more"
-        )
+    if groups < 1:
+        raise ValueError("a round robin has one group or more")
+    if participant_count < 2 * groups:
+        raise ValueError(f"{groups} groups of two or more need at least {2 * groups} participants")
     largest = -(-participant_count // groups)
     if largest > MAX_GROUP_SIZE:
         fewest = -(-participant_count // MAX_GROUP_SIZE)

@@ -43,7 +43,7 @@ GROUPS_4x2 = {
 @pytest.mark.parametrize(
     ("players", "options", "rule"),
     [
-        (3, {**GROUPS_4x2, "playoffs": {**GROUPS_4x2["playoffs"], "advance_per_group": 1}}, "make at most 1 groups"),
+        (3, {**GROUPS_4x2, "playoffs": {**GROUPS_4x2["playoffs"], "advance_per_group": 1}}, "at least 4 participants"),
         (8, {**GROUPS_4x2, "playoffs": {**GROUPS_4x2["playoffs"], "advance_per_group": 5}}, "can advance 1 to 4"),
         (33, {"format": "round_robin"}, "at most 32 participants"),
         (3, {"format": "single_elimination", "third_place_match": True}, "at least 4 participants"),

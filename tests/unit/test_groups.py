@@ -158,7 +158,7 @@ def test_a_group_stage_plays_every_pair_of_each_group_once_then_its_playoffs(sta
 @pytest.mark.parametrize(
     ("n", "count", "playoffs", "rule"),
     [
-        (7, 4, groups.Playoffs("single_elimination", 1), "at most 3 groups"),
+        (7, 4, groups.Playoffs("single_elimination", 1), "need at least 8 participants"),
         (40, 1, None, "at most 32 participants"),
         (8, 2, None, "need playoffs"),
         (8, 2, groups.Playoffs("single_elimination", 5), "can advance 1 to 4"),
