@@ -7,6 +7,7 @@ requires DJANGO_SECRET_KEY and turns on the deployment hardening that `check --d
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -33,9 +34,31 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
-# Pages of other origins allowed to open WebSockets ("https://example.com[:port]"): this site's own
-# origin is always allowed; everything else is refused (realtime/handshake.py).
-WEBSOCKET_ALLOWED_ORIGINS = env_list("WEBSOCKET_ALLOWED_ORIGINS", "")
+
+
+def env_origins(name: str) -> list[str]:
+    """A list of origins ("https://example.com[:port]", nothing after it); a malformed one stops the start."""
+    origins = env_list(name, "")
+    for origin in origins:
+        parts = urlsplit(origin)
+        try:
+            parts.port  # noqa: B018 - raises ValueError for a port that is no number
+        except ValueError:
+            parts = None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") \
+                or parts.query or parts.fragment or parts.username:  # fmt: skip
+            raise ImproperlyConfigured(
+                f"{name}: {origin!r} is not an origin like https://example.com or http://host:8080"
+            )
+    return origins
+
+
+# Pages of other origins allowed to open WebSockets: this site's own origin is always allowed;
+# everything else is refused (realtime/handshake.py). Apart from ALLOWED_HOSTS (which names this site).
+WEBSOCKET_ALLOWED_ORIGINS = env_origins("WEBSOCKET_ALLOWED_ORIGINS")
+# Sites allowed to frame the embeds (/embed/...) in an iframe: their CSP frame-ancestors. Every other
+# page is never framed (frame-ancestors 'none', X-Frame-Options DENY).
+EMBED_ALLOWED_ORIGINS = env_origins("EMBED_ALLOWED_ORIGINS")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -60,9 +60,14 @@ def can_watch_tournament(tournament_id: int, user) -> bool:
     return watchable_tournament(tournament_id, user) is not None
 
 
-def can_watch_match(match_id: int, user) -> bool:
+def watchable_match(match_id: int, user) -> Match | None:
+    """The match (with its tournament) if `user` may watch it; None if it does not exist or is private to others."""
     match = Match.objects.select_related("tournament").filter(pk=match_id).first()
-    return match is not None and can_watch(match.tournament, user)
+    return match if match is not None and can_watch(match.tournament, user) else None
+
+
+def can_watch_match(match_id: int, user) -> bool:
+    return watchable_match(match_id, user) is not None
 
 
 def _tournament_data(tournament: Tournament) -> dict:

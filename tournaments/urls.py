@@ -39,4 +39,6 @@ api_urlpatterns = [
 page_urlpatterns = [
     path("", pages.index, name="index"),
     path("tournaments/<int:tournament_id>/", pages.live, name="live"),
+    path("embed/tournaments/<int:tournament_id>/", pages.embed_tournament, name="embed-tournament"),
+    path("embed/matches/<int:match_id>/", pages.embed_match, name="embed-match"),
 ]

@@ -6,6 +6,7 @@
   var statusEl = document.getElementById("status");
   var championEl = document.getElementById("champion");
   var tournamentId = root.dataset.tournamentId;
+  var matchId = root.dataset.matchId;  // an embed of one match: its room, its card alone
   var state = { tournament: null, participants: {}, matches: {}, standings: [] };
   var cards = {};  // match id -> its article.match element
   // A match first seen in a bracket frame (which carries no scores); its own arrays are made per match.
@@ -221,6 +222,12 @@
   // upper bracket's final (double elimination), or one row of rounds; the third-place match last.
   function render() {
     var matches = Object.values(state.matches);
+    if (matchId) {
+      root.innerHTML = "";
+      cards = {};
+      matches.forEach(function (m) { root.appendChild(cards[m.id] = buildCard(m)); });
+      return;
+    }
     function of(bracket) { return matches.filter(function (m) { return m.bracket === bracket; }); }
     var grouped = of("group"), upper = of("main"), lower = of("lower"), grand = of("grand_final"), third = of("third_place");
     root.innerHTML = "";
@@ -294,7 +301,7 @@
       setParticipants(data.participants);
       state.standings = data.standings || [];
       state.matches = {};
-      mergeMatches(data.matches);
+      mergeMatches(data.matches || [data.match]);
       render();
     },
     // Patch, don't rebuild: a frame's cost is independent of the bracket's size, and no layout thrash on a phone.
@@ -355,7 +362,7 @@
           return;
         case "tournament_updated":
           state.tournament.name = d.name;
-          document.getElementById("title").textContent = d.name;
+          if (document.getElementById("title")) document.getElementById("title").textContent = d.name;
           return;
         case "participants_updated":
           setParticipants(d.participants);
@@ -381,5 +388,6 @@
   };
 
   var scheme = location.protocol === "https:" ? "wss://" : "ws://";
-  window.liveClient = new LiveClient(scheme + location.host + "/ws/tournament/" + tournamentId + "/", handlers);
+  var room = matchId ? "/ws/match/" + matchId + "/" : "/ws/tournament/" + tournamentId + "/";
+  window.liveClient = new LiveClient(scheme + location.host + room, handlers);
 })();
