@@ -1,6 +1,6 @@
 """The command lines of the project's server processes: the one place they are written.
 
-    python -m project.processes web|worker|beat
+    python -m project.processes web|worker|webhooks|beat
 
 builds the command line of one process from the environment and replaces itself with it
 (`os.execvpe`), so the process honcho or Docker started *is* uvicorn or Celery and receives their
@@ -16,6 +16,7 @@ Environment (unset or empty means the default):
                                      single-threaded event loop. `make run` and
                                      docker-compose.yml set 2
     WORKER_CONCURRENCY   8           threads of one Celery worker
+    WEBHOOKS_CONCURRENCY 8           threads of the webhooks worker (deliveries: its own queue)
     FORWARDED_ALLOW_IPS  127.0.0.1,::1
                                      addresses whose X-Forwarded-For/-Proto headers uvicorn
                                      believes; behind a proxy, name the proxy here
@@ -52,6 +53,7 @@ DEFAULT_WEB_CONCURRENCY = 1  # for `python -m project.processes web` with nothin
 DEFAULT_WORKER_CONCURRENCY = 8
 DEFAULT_FORWARDED_ALLOW_IPS = "127.0.0.1,::1"  # uvicorn's own default
 DEFAULT_WORKER_HOSTNAME = "celery@%h"  # Celery's own default node name
+DEFAULT_WEBHOOKS_HOSTNAME = "webhooks@%h"
 
 # Tests and benchmarks run workers with fewer threads: they share a small machine with everything else.
 HARNESS_WORKER_CONCURRENCY = 4
@@ -74,11 +76,12 @@ def asgi_server(
     ]  # fmt: skip
 
 
-def celery_worker(hostname: str, concurrency: int = HARNESS_WORKER_CONCURRENCY) -> list[str]:
+def celery_worker(hostname: str, concurrency: int = HARNESS_WORKER_CONCURRENCY, queue: str = "celery") -> list[str]:
+    """A worker of one queue: "celery" (flushes, saves, the sweeps) or "webhooks" (deliveries)."""
     return [
         sys.executable, "-m", "celery", "-A", "project", "worker", "--pool", "threads",
         "--concurrency", str(concurrency), "--loglevel", "INFO", "--hostname", hostname,
-        "--without-gossip", "--without-mingle",
+        "--without-gossip", "--without-mingle", "--queues", queue,
     ]  # fmt: skip
 
 
@@ -127,12 +130,18 @@ def command(name: str, environ: Mapping[str, str] = os.environ) -> list[str]:
         return celery_worker(
             DEFAULT_WORKER_HOSTNAME, _positive_int(environ, "WORKER_CONCURRENCY", DEFAULT_WORKER_CONCURRENCY)
         )
+    if name == "webhooks":
+        return celery_worker(
+            DEFAULT_WEBHOOKS_HOSTNAME,
+            _positive_int(environ, "WEBHOOKS_CONCURRENCY", DEFAULT_WORKER_CONCURRENCY),
+            queue="webhooks",
+        )
     if name == "beat":
         return celery_beat()
     raise ValueError(f"unknown process {name!r}")
 
 
-PROCESSES = ("web", "worker", "beat")
+PROCESSES = ("web", "worker", "webhooks", "beat")
 
 
 def _import_application() -> None:

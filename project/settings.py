@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "axes",
     "tournaments",
     "realtime",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -254,13 +255,39 @@ REALTIME_ROOM_WINDOW_MS = int(os.environ.get("REALTIME_ROOM_WINDOW_MS", "200"))
 REALTIME_SWEEP_INTERVAL_S = float(os.environ.get("REALTIME_SWEEP_INTERVAL_S", "2"))
 # django-celery-beat's DatabaseScheduler copies this entry into its tables when beat starts, so it is
 # visible (and can be paused) in the admin under "Periodic tasks", and always matches the setting.
+# --- Webhooks (docs/integrations.md) -------------------------------------------------------------
+# Deliveries run on their own queue, served by their own worker (`python -m project.processes
+# webhooks`): a receiver that hangs for WEBHOOK_TIMEOUT_S holds up other deliveries, never a flush.
+WEBHOOK_QUEUE = "webhooks"
+WEBHOOK_TIMEOUT_S = float(os.environ.get("WEBHOOK_TIMEOUT_S", "5"))
+# An attempt's claim: a worker that died mid-attempt leaves its delivery to the sweep after this long.
+WEBHOOK_LEASE_S = float(os.environ.get("WEBHOOK_LEASE_S", str(WEBHOOK_TIMEOUT_S + 30)))
+WEBHOOK_RETRY_BASE_S = float(os.environ.get("WEBHOOK_RETRY_BASE_S", "10"))
+WEBHOOK_RETRY_MAX_S = float(os.environ.get("WEBHOOK_RETRY_MAX_S", "3600"))
+WEBHOOK_RETRY_FOR_S = float(os.environ.get("WEBHOOK_RETRY_FOR_S", str(24 * 3600)))
+WEBHOOK_DISABLE_AFTER = int(os.environ.get("WEBHOOK_DISABLE_AFTER", "50"))
+WEBHOOK_ROTATION_GRACE_S = float(os.environ.get("WEBHOOK_ROTATION_GRACE_S", str(24 * 3600)))
+WEBHOOK_SWEEP_INTERVAL_S = float(os.environ.get("WEBHOOK_SWEEP_INTERVAL_S", "5"))
+WEBHOOK_SWEEP_BATCH = 500
+WEBHOOKS_PER_TOURNAMENT = int(os.environ.get("WEBHOOKS_PER_TOURNAMENT", "10"))
+# Loopback, private and link-local targets are refused unless this is set (development, tests).
+WEBHOOKS_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", False)
+CELERY_TASK_ROUTES = {"webhooks.tasks.*": {"queue": WEBHOOK_QUEUE}}
+# Realtime calls these, in the transaction, for every event it will publish (it knows nothing of them).
+REALTIME_EVENT_HOOKS = ["webhooks.outbox.record"]
+
 CELERY_BEAT_SCHEDULE = {
     "realtime-sweep-overdue-batches": {
         "task": "realtime.tasks.sweep_overdue_batches",
         "schedule": REALTIME_SWEEP_INTERVAL_S,
         # A sweep older than its interval is pointless: the next one is already queued.
         "options": {"expires": REALTIME_SWEEP_INTERVAL_S},
-    }
+    },
+    "webhooks-sweep": {
+        "task": "webhooks.tasks.sweep",
+        "schedule": WEBHOOK_SWEEP_INTERVAL_S,
+        "options": {"expires": WEBHOOK_SWEEP_INTERVAL_S},
+    },
 }
 REALTIME_STATE_TTL_S = int(os.environ.get("REALTIME_STATE_TTL_S", str(7 * 24 * 3600)))
 # Live scores are taken in Redis first (docs/architecture.md "The path of one score update"): the

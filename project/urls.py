@@ -13,6 +13,7 @@ def health(request):
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include(api_urlpatterns)),
+    path("api/", include("webhooks.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("console/", include("tournaments.console_urls")),

@@ -14,10 +14,13 @@ the `a`-prefixed twins. `add_live_fields` is the one read: sequences, published 
 
 from __future__ import annotations
 
-from functools import partial
+from collections.abc import Callable
+from functools import cache, partial
 from typing import Any, Literal
 
+from django.conf import settings
 from django.db import transaction
+from django.utils.module_loading import import_string
 
 from .events import TOURNAMENT_EVENTS, Event, template
 from .live_fields import add_live_fields
@@ -125,6 +128,22 @@ def reopen_after_failed_completion(*, match_id: int, score_version: int) -> None
     coalescing.reopen(match_id, score_version)
 
 
+@cache
+def _event_hooks() -> list[Callable[[str, int, int | None, dict], None]]:
+    return [import_string(path) for path in settings.REALTIME_EVENT_HOOKS]
+
+
+def _tell_hooks(event: Event, tournament_id: int, match_id: int | None, data: dict[str, Any]) -> None:
+    """REALTIME_EVENT_HOOKS (webhooks' outbox) hear of every event in the transaction that causes it."""
+    for hook in _event_hooks():
+        hook(event.value, tournament_id, match_id, data)
+
+
+def _with_score(data: dict[str, Any], score: Score, game: int) -> dict[str, Any]:
+    p1, p2, version = score
+    return {**data, "participant1_score": p1, "participant2_score": p2, "score_version": version, "game": game}
+
+
 def _emit_match_event(
     event: Event,
     match_id: int,
@@ -140,7 +159,11 @@ def _emit_match_event(
     """An event about one match, published (with the match's next sequence, after its pending score)
     after commit; `gate` (state, version): what the match accepts from then on; `game`: the game
     being played."""
-    frame = template(event, {"match_id": match_id, "tournament_id": tournament_id, **data})
+    fields = {"match_id": match_id, "tournament_id": tournament_id, **data}
+    frame = template(event, fields)
+    _tell_hooks(
+        event, tournament_id, match_id, _with_score(fields, score if isinstance(score, tuple) else known_score, game)
+    )
     transaction.on_commit(
         partial(
             coalescing.emit_match_event,
@@ -198,16 +221,15 @@ def concluded(
     match_completed (if `match_winner_id`), in one atomic step. Without a match winner the series
     goes on with the next game, at 0:0; with one, nothing about the match follows."""
     match = {"match_id": match_id, "tournament_id": tournament_id, "version": version, "series": series}
-    frames = []
+    events = []
     if game_winner_id is not None:
-        frames.append(template(Event.GAME_COMPLETED, {**match, "winner_id": game_winner_id}))
+        events.append((Event.GAME_COMPLETED, {**match, "winner_id": game_winner_id}))
     if match_winner_id is not None:
-        frames.append(
-            template(
-                Event.MATCH_COMPLETED,
-                {**match, "winner_id": match_winner_id, "forfeit": forfeit, "forfeited_by_id": forfeited_by_id},
-            )
-        )
+        done = {"winner_id": match_winner_id, "forfeit": forfeit, "forfeited_by_id": forfeited_by_id}
+        events.append((Event.MATCH_COMPLETED, {**match, **done}))
+    frames = [template(event, fields) for event, fields in events]
+    for event, fields in events:
+        _tell_hooks(event, tournament_id, match_id, _with_score(fields, score, game))
     transaction.on_commit(
         partial(
             coalescing.conclude,
@@ -304,7 +326,9 @@ def _emit_tournament_event(event: Event, tournament_id: int, **data: Any) -> Non
     """An event about the tournament as a whole, to its room (with its next sequence) after commit."""
     if event not in TOURNAMENT_EVENTS:
         raise ValueError(f"{event} is a match event")
-    frame = template(event, {"tournament_id": tournament_id, **data})
+    fields = {"tournament_id": tournament_id, **data}
+    frame = template(event, fields)
+    _tell_hooks(event, tournament_id, None, fields)
     transaction.on_commit(partial(coalescing.emit_tournament_event, tournament_id, frame))
 
 
@@ -322,9 +346,9 @@ def bracket_updated(*, tournament_id: int, matches: list[dict]) -> None:
 def tournament_updated(*, tournament_id: int, match_ids: list[int], name: str, game: str, visibility: str) -> None:
     """The tournament was renamed, or who may watch it changed (visibility, roles, players): every
     connection to it, in its room and its matches' rooms, checks its access again."""
-    frame = template(
-        Event.TOURNAMENT_UPDATED, {"tournament_id": tournament_id, "name": name, "game": game, "visibility": visibility}
-    )
+    fields = {"tournament_id": tournament_id, "name": name, "game": game, "visibility": visibility}
+    frame = template(Event.TOURNAMENT_UPDATED, fields)
+    _tell_hooks(Event.TOURNAMENT_UPDATED, tournament_id, None, fields)
     transaction.on_commit(
         partial(coalescing.emit_tournament_event, tournament_id, frame, recheck_access_in_matches=match_ids)
     )

@@ -99,9 +99,9 @@ def child_env(database_path: str, **extra: str) -> dict[str, str]:
     }
 
 
-def start_worker(env: dict[str, str]) -> Process:
-    hostname = f"worker-{os.getpid()}-{time.monotonic_ns()}@%h"
-    return Process(processes.celery_worker(hostname), env, ready_line=processes.WORKER_READY)
+def start_worker(env: dict[str, str], queue: str = "celery") -> Process:
+    hostname = f"{queue}-{os.getpid()}-{time.monotonic_ns()}@%h"
+    return Process(processes.celery_worker(hostname, queue=queue), env, ready_line=processes.WORKER_READY)
 
 
 def start_beat(env: dict[str, str], tmp_dir: Path) -> Process:
