@@ -255,6 +255,9 @@ REALTIME_ROOM_WINDOW_MS = int(os.environ.get("REALTIME_ROOM_WINDOW_MS", "200"))
 REALTIME_SWEEP_INTERVAL_S = float(os.environ.get("REALTIME_SWEEP_INTERVAL_S", "2"))
 # django-celery-beat's DatabaseScheduler copies this entry into its tables when beat starts, so it is
 # visible (and can be paused) in the admin under "Periodic tasks", and always matches the setting.
+# Server-sent events (realtime/sse.py): a comment this often keeps proxies from closing an idle stream.
+SSE_HEARTBEAT_S = float(os.environ.get("SSE_HEARTBEAT_S", "15"))
+
 # --- Webhooks (docs/integrations.md) -------------------------------------------------------------
 # Deliveries run on their own queue, served by their own worker (`python -m project.processes
 # webhooks`): a receiver that hangs for WEBHOOK_TIMEOUT_S holds up other deliveries, never a flush.

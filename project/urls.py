@@ -3,6 +3,7 @@ from django.http import JsonResponse
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from realtime import sse
 from tournaments.urls import api_urlpatterns, page_urlpatterns
 
 
@@ -18,5 +19,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("console/", include("tournaments.console_urls")),
     path("healthz", health, name="health"),
+    path("sse/tournament/<int:tournament_id>/", sse.tournament_events, name="sse-tournament"),
+    path("sse/match/<int:match_id>/", sse.match_events, name="sse-match"),
     path("", include(page_urlpatterns)),
 ]

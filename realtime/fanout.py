@@ -53,12 +53,21 @@ logger = logging.getLogger(__name__)
 class Published:
     """A frame as published by Redis: its stream, sequence and text, and how it may be delivered."""
 
-    __slots__ = ("stream", "sequence", "frame", "latest_only", "scored", "recheck")
+    __slots__ = ("stream", "sequence", "frame", "latest_only", "scored", "recheck", "history_id")
 
     def __init__(
-        self, stream: str, sequence: int, text: str, *, latest_only=False, scored=False, recheck=False
+        self,
+        stream: str,
+        sequence: int,
+        text: str,
+        *,
+        latest_only=False,
+        scored=False,
+        recheck=False,
+        history_id: str = "",
     ) -> None:
         self.stream, self.sequence, self.frame = stream, sequence, OutgoingFrame(text)
+        self.history_id = history_id  # its entry in the tournament's history ("<ms>-<n>")
         self.latest_only = latest_only  # only the latest of its stream matters (a live score): conflatable
         self.scored = scored  # carries the match's score (a newer one supersedes a pending score)
         self.recheck = recheck  # who may watch may have changed: every socket's access is checked again
@@ -72,6 +81,7 @@ class Published:
             latest_only=bool(message.get("latest")),
             scored=bool(message.get("scored")),
             recheck=bool(message.get("recheck")),
+            history_id=message.get("h", ""),
         )
 
 
@@ -92,6 +102,18 @@ class Batch:
 
 
 Item = Published | Batch
+
+
+def entry_order(entry_id: str) -> tuple[int, int]:
+    """A Redis stream id ("<ms>-<n>") as a sortable pair."""
+    ms, _, n = entry_id.partition("-")
+    return int(ms), int(n or 0)
+
+
+def successor(entry_id: str) -> str:
+    """The smallest stream id after `entry_id`."""
+    ms, n = entry_order(entry_id)
+    return f"{ms}-{n + 1}"
 
 
 def above(item: Item, floor: dict[str, int]) -> Item | None:
@@ -255,6 +277,7 @@ class RoomFanout:
 
     def _broadcast(self, item: Item) -> None:
         frame = item.frame
+        frame.resume_from = self._resume_from(item)
         for member in list(self.members.values()):  # the loop run per socket per frame: kept short
             if member.held is not None:
                 member.held.append(item)
@@ -262,6 +285,18 @@ class RoomFanout:
                 self._deliver(member, item)
             elif not member.listener.sink.deliver(frame):
                 self._drop(member)
+
+    def _resume_from(self, item: Item) -> str:
+        """Where a client that got `item` resumes: after its newest entry, but not past a score still
+        pending in the room (it was published before, and is not sent yet)."""
+        entries = item.entries if isinstance(item, Batch) else [item]
+        after = max((entry.history_id for entry in entries if entry.history_id), key=entry_order, default="")
+        resume = successor(after) if after else ""
+        waiting = [entry.history_id for entry in self.pending.values() if entry.history_id]
+        if waiting:
+            oldest = min(waiting, key=entry_order)
+            resume = oldest if not resume or entry_order(oldest) < entry_order(resume) else resume
+        return resume
 
     def _deliver(self, member: Member, item: Item) -> bool:
         if member.floor is not None:

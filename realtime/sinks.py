@@ -47,11 +47,14 @@ class OutgoingFrame:
     """A frame's JSON text, and its wire bytes encoded once however many sockets it goes to (a plain
     attribute, not a property: it is read once per socket)."""
 
-    __slots__ = ("text", "wire")
+    __slots__ = ("text", "wire", "resume_from")
 
     def __init__(self, text: str) -> None:
         self.text = text
         self.wire = websocket_text_frame(text.encode())
+        # The history entry a client that got this frame resumes from (inclusive): everything
+        # published to its room before that entry was sent or superseded. Server-sent events' ids.
+        self.resume_from = ""
 
 
 class Sink(Protocol):

@@ -20,6 +20,7 @@ class Position:
     sequences: dict[str, int]  # stream ("t:<id>", "m:<id>") -> latest sequence, 0 if none yet
     # match id -> (p1, p2, score_version, game) of the last published frame that carried a score
     published_scores: dict[int, tuple[int, int, int, int]] = field(default_factory=dict)
+    last_history_id: str = ""  # the history's newest entry ("" if empty): server-sent events resume after it
 
     def of_tournament(self, tournament_id: int) -> int:
         return self.sequences.get(keys.tournament_stream(tournament_id), 0)
@@ -32,6 +33,7 @@ class Position:
             self.epoch,
             {stream: seq for stream, seq in self.sequences.items() if stream in streams},
             self.published_scores,
+            self.last_history_id,
         )
 
 
@@ -40,34 +42,45 @@ class HistoryEntry:
     stream: str
     sequence: int
     frame: str
+    id: str = ""  # its id in the Redis stream ("<ms>-<n>"), increasing in publish order
 
 
 def position(tournament_id: int, match_ids: list[int]) -> Position:
-    """The epoch and latest sequences of the tournament and of the given matches (one round trip)."""
-    pipe = client().pipeline(transaction=False)
+    """The epoch and latest sequences of the tournament and of the given matches, and the history's
+    newest entry, read atomically (one round trip)."""
+    pipe = client().pipeline(transaction=True)
     _read_position(pipe, tournament_id, match_ids)
     return _position(tournament_id, match_ids, pipe.execute())
 
 
-def history(tournament_id: int, match_ids: list[int]) -> tuple[Position, list[HistoryEntry]]:
-    """The position and the history's entries, oldest first, read atomically."""
+def history(tournament_id: int, match_ids: list[int], since: str = "-") -> tuple[Position, list[HistoryEntry]]:
+    """The position and the history's entries from `since` (an entry id, inclusive; all of them by
+    default), oldest first, read atomically."""
     pipe = client().pipeline(transaction=True)
     _read_position(pipe, tournament_id, match_ids)
-    pipe.xrange(keys.history(tournament_id))
+    pipe.xrange(keys.history(tournament_id), min=since)
     *replies, entries = pipe.execute()
     return _position(tournament_id, match_ids, replies), [
-        HistoryEntry(fields[b"s"].decode(), int(fields[b"q"]), fields[b"f"].decode()) for _, fields in entries
+        HistoryEntry(fields[b"s"].decode(), int(fields[b"q"]), fields[b"f"].decode(), entry_id.decode())
+        for entry_id, fields in entries
     ]
 
 
+def oldest_entry(tournament_id: int) -> str:
+    """The history's oldest entry id ("" if it is empty)."""
+    first = client().xrange(keys.history(tournament_id), count=1)
+    return first[0][0].decode() if first else ""
+
+
 def _read_position(pipe, tournament_id: int, match_ids: list[int]) -> None:
+    pipe.xrevrange(keys.history(tournament_id), count=1)
     pipe.hmget(keys.tournament_state(tournament_id), "epoch", "seq")
     for match_id in match_ids:
         pipe.hmget(keys.match_state(match_id), "seq", "published_score")
 
 
 def _position(tournament_id: int, match_ids: list[int], replies: list) -> Position:
-    (epoch, tournament_sequence), *matches = replies
+    newest, (epoch, tournament_sequence), *matches = replies
     sequences = {keys.tournament_stream(tournament_id): int(tournament_sequence or 0)}
     published_scores = {}
     for match_id, (sequence, score) in zip(match_ids, matches, strict=True):
@@ -75,4 +88,9 @@ def _position(tournament_id: int, match_ids: list[int], replies: list) -> Positi
         if score:
             p1, p2, version, *game = (int(part) for part in score.split(b":"))
             published_scores[match_id] = (p1, p2, version, game[0] if game else 1)
-    return Position(epoch=(epoch or b"").decode(), sequences=sequences, published_scores=published_scores)
+    return Position(
+        epoch=(epoch or b"").decode(),
+        sequences=sequences,
+        published_scores=published_scores,
+        last_history_id=newest[0][0].decode() if newest else "",
+    )

@@ -32,19 +32,20 @@ local function publish(state_key, target, head, tail, score, latest_only)
     redis.call('HSET', state_key, 'published_score', table.concat(score, ':', 1, 4))
   end
   local frame = head .. sequence .. fields .. tail
+  local history_id = redis.call('XADD', target.history_key, 'MAXLEN', target.history_length, '*',
+                                's', target.stream, 'q', sequence, 'f', frame)
   -- The channels-redis pub/sub layer's message for each room (realtime.store.keys.FRAME_MESSAGE_TYPE):
   -- one per room, naming its group, because a process's one channel is in the groups of all its rooms.
+  -- `h`: the frame's entry in the history (server-sent events resume from it).
   for _, room in ipairs(target.rooms) do
     redis.call('PUBLISH', room[2], cjson.encode({
       type = 'realtime.frame', group = room[1], stream = target.stream, sequence = sequence, frame = frame,
-      recheck = target.recheck, latest = latest_only or nil, scored = (score ~= nil) or nil,
+      h = history_id, recheck = target.recheck, latest = latest_only or nil, scored = (score ~= nil) or nil,
     }))
   end
   -- The epoch is set once and lives as long as the state: a new one means the state was lost.
   redis.call('HSETNX', target.tournament_key, 'epoch', clock[1] .. '-' .. clock[2])
   redis.call('EXPIRE', target.tournament_key, target.ttl)
-  redis.call('XADD', target.history_key, 'MAXLEN', target.history_length, '*',
-             's', target.stream, 'q', sequence, 'f', frame)
   redis.call('XTRIM', target.history_key, 'MINID', (now - target.history_age_ms) .. '-0')
   redis.call('EXPIRE', target.history_key, target.ttl)
   return sequence
