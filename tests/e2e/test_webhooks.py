@@ -9,13 +9,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
+import playwright
 import pytest
 from asgiref.sync import sync_to_async
 from django.test import override_settings
@@ -28,6 +31,8 @@ from tournaments import services
 from tournaments.models import Match
 from webhooks.models import Delivery, Webhook
 
+ROOT = Path(__file__).resolve().parents[2]
+NODE = str(Path(playwright.__file__).parent / "driver" / "node")  # the Node.js that Playwright ships
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("celery_worker"),
@@ -108,6 +113,26 @@ def verify(secret: str, headers: dict, body: str) -> bool:
     return any(hmac.compare_digest(expected.hexdigest(), signature) for signature in offered)
 
 
+def documented_example(language: str) -> str:
+    """The `genuine` function docs/integrations.md shows receivers, in `language`."""
+    text = (ROOT / "docs" / "integrations.md").read_text()
+    return next(block for block in text.split(f"```{language}\n")[1:] if "genuine" in block).split("```")[0]
+
+
+def documented_checks(secret: str, headers: dict, body: str) -> tuple[bool, bool]:
+    """What the documentation's Python and JavaScript examples say of a delivery (run as written)."""
+    namespace: dict = {}
+    exec(documented_example("python"), namespace)  # noqa: S102 - our own documentation
+    python = namespace["genuine"](secret, headers, body.encode())
+    lowered = {key.lower(): value for key, value in headers.items()}
+    script = documented_example("javascript") + (
+        f"process.stdout.write(String(genuine({json.dumps(secret)}, {json.dumps(lowered)}, "
+        f"Buffer.from({json.dumps(body)}))));"
+    )
+    node = subprocess.run([NODE, "-e", script], capture_output=True, text=True, timeout=30, check=True).stdout
+    return python, node == "true"
+
+
 def hook(organizer, tournament_id: int, url: str, events: list[str]) -> dict:
     with override_settings(WEBHOOKS_ALLOW_PRIVATE_TARGETS=True):
         response = as_(organizer).post(
@@ -137,6 +162,11 @@ async def test_events_arrive_signed_in_order_once_each_and_the_log_says_so(webho
             assert verify(created["secret"], request["headers"], request["body"]), request["headers"]
             assert not verify("whsec_wrong", request["headers"], request["body"])
             assert request["headers"]["X-Webhook-Id"] == json.loads(request["body"])["id"]
+        # The documentation's examples, in Python and in JavaScript (node), agree.
+        assert documented_checks(created["secret"], got[0]["headers"], got[0]["body"]) == (True, True)
+        assert documented_checks("whsec_wrong", got[0]["headers"], got[0]["body"]) == (False, False)
+        tampered = got[0]["body"].replace('"match_started"', '"match_startes"')
+        assert documented_checks(created["secret"], got[0]["headers"], tampered) == (False, False)
         completed = json.loads(got[1]["body"])
         assert completed["data"]["match_id"] == match.id and completed["data"]["participant1_score"] == 3
         assert len({r["headers"]["X-Webhook-Id"] for r in got}) == 3
