@@ -86,8 +86,20 @@ async def test_the_whole_stack_recovers_by_itself_when_redis_restarts(own_redis,
         assert await post(1) == 202
         await spectator.wait_for(is_type("score_updated", participant1_score=1))
 
+        async with httpx.AsyncClient(base_url=server.http_url) as client:
+            assert (await client.get("/readyz")).json() == {
+                "status": "ready",
+                "checks": {"database": "ok", "redis": "ok"},
+            }
         stop_server(own_redis["process"])
         assert await post(2) == 503
+        async with httpx.AsyncClient(base_url=server.http_url) as client:  # not ready, and says what is missing
+            not_ready = await client.get("/readyz")
+            assert not_ready.status_code == 503 and not_ready.json()["checks"] == {
+                "database": "ok",
+                "redis": "unavailable",
+            }
+            assert (await client.get("/healthz")).status_code == 200  # alive all the same: no restart needed
         # a spectator arriving now is told to come back later (HTTP 503), and leaves no trace
         with pytest.raises(websockets.InvalidStatus) as refused:
             await Spectator.connect(server, f"ws/tournament/{tournament.id}/")
@@ -101,6 +113,8 @@ async def test_the_whole_stack_recovers_by_itself_when_redis_restarts(own_redis,
         while await post(3) != 202:
             assert asyncio.get_running_loop().time() < deadline, "the API did not recover"
             await asyncio.sleep(0.2)  # retry as a client would until the deadline: recovery sends no event
+        async with httpx.AsyncClient(base_url=server.http_url) as client:
+            assert (await client.get("/readyz")).status_code == 200  # ready again by itself
         await asyncio.wait_for(spectator.closed.wait(), 20)
         assert spectator.close_code == CLOSE_RESUME
         resumed = await resume(server, f"ws/tournament/{tournament.id}/", spectator)

@@ -60,3 +60,20 @@ def test_seed_demo_is_idempotent_and_prints_what_integrators_need():
     )
     assert len(seeded["match_ids"]) == 7
     assert Tournament.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_readiness_names_the_database_when_it_cannot_be_reached(client, monkeypatch):
+    from django.db import OperationalError
+
+    from project import health
+
+    assert client.get("/readyz").json() == {"status": "ready", "checks": {"database": "ok", "redis": "ok"}}
+
+    def unreachable():
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(health, "_database", unreachable)
+    answer = client.get("/readyz")
+    assert answer.status_code == 503 and answer.json()["checks"] == {"database": "unavailable", "redis": "ok"}
+    assert client.get("/healthz").status_code == 200
