@@ -1,6 +1,7 @@
 """Server-rendered pages: the tournament list, the live page, and the embeds (the script does the rest)."""
 
-from csp.decorators import csp_replace
+from functools import wraps
+
 from django.conf import settings
 from django.http import Http404
 from django.shortcuts import render
@@ -25,8 +26,15 @@ def live(request, tournament_id: int):
 
 def embeddable(view):
     """Framed by this site and the EMBED_ALLOWED_ORIGINS only (CSP frame-ancestors, which browsers
-    check against every ancestor; X-Frame-Options cannot name other sites, so it is left off)."""
-    framed = csp_replace({"frame-ancestors": ["'self'", *settings.EMBED_ALLOWED_ORIGINS]})(view)
+    check against every ancestor; X-Frame-Options cannot name other sites, so it is left off). The
+    setting is read per request, as django-csp's middleware reads `_csp_replace` from the response."""
+
+    @wraps(view)
+    def framed(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        response._csp_replace = {"frame-ancestors": ["'self'", *settings.EMBED_ALLOWED_ORIGINS]}
+        return response
+
     return xframe_options_exempt(framed)
 
 
