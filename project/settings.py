@@ -252,6 +252,9 @@ REALTIME_MAX_WAIT_MS = max(REALTIME_WINDOW_MS, int(os.environ.get("REALTIME_MAX_
 # Tournament rooms (a bracket page shows every match) get the latest scores of all matches that
 # changed in one `batch` frame at most once per room window (docs/protocol.md "Batches").
 REALTIME_ROOM_WINDOW_MS = int(os.environ.get("REALTIME_ROOM_WINDOW_MS", "200"))
+# Realtime's keys and channels carry the database's namespace (realtime/models.py) unless this names
+# one: for the test suite, whose processes share a database that every test empties. Leave it empty.
+REALTIME_NAMESPACE = os.environ.get("REALTIME_NAMESPACE", "")
 REALTIME_SWEEP_INTERVAL_S = float(os.environ.get("REALTIME_SWEEP_INTERVAL_S", "2"))
 # django-celery-beat's DatabaseScheduler copies this entry into its tables when beat starts, so it is
 # visible (and can be paused) in the admin under "Periodic tasks", and always matches the setting.

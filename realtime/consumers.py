@@ -40,7 +40,7 @@ from .handshake import refuse
 from .presence import tracker
 from .resume import ResumeRequest, missed_frames
 from .sinks import NOTIFY_EXTENSION, Sink, sink_for
-from .store import history
+from .store import history, keys
 from .store.keys import Room, RoomKind
 
 logger = logging.getLogger(__name__)
@@ -153,6 +153,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await self.release()
 
     async def connect(self) -> None:
+        await database_sync_to_async(keys.namespace)()  # read once per process, before any key is named
         self.room = Room(self.room_kind, self.scope["url_route"]["kwargs"]["room_id"])
         self.connection_id = uuid.uuid4().hex  # its entry in the room's presence
         self.bucket = TokenBucket(settings.REALTIME_CLIENT_RATE, settings.REALTIME_CLIENT_BURST)

@@ -31,7 +31,7 @@ from .events import Control, encode, encode_error
 from .fanout import entry_order, hub, successor
 from .presence import tracker
 from .sinks import OutgoingFrame
-from .store import history
+from .store import history, keys
 from .store.keys import Room, RoomKind
 
 logger = logging.getLogger(__name__)
@@ -82,14 +82,6 @@ def parse_last_event_id(raw: str | None) -> tuple[str, str] | None:
     return (epoch, entry) if entry else None
 
 
-async def tournament_events(request: HttpRequest, tournament_id: int):
-    return await serve(request, Room.tournament(tournament_id))
-
-
-async def match_events(request: HttpRequest, match_id: int):
-    return await serve(request, Room.match(match_id))
-
-
 def _may_watch(room: Room, user) -> bool:
     if room.kind is RoomKind.TOURNAMENT:
         return selectors.can_watch_tournament(room.id, user)
@@ -100,7 +92,17 @@ def _error(status: int, code: str, message: str) -> JsonResponse:
     return JsonResponse({"error": {"code": code, "message": message}}, status=status)
 
 
-async def serve(request: HttpRequest, room: Room):
+async def tournament_events(request: HttpRequest, tournament_id: int):
+    return await serve(request, RoomKind.TOURNAMENT, tournament_id)
+
+
+async def match_events(request: HttpRequest, match_id: int):
+    return await serve(request, RoomKind.MATCH, match_id)
+
+
+async def serve(request: HttpRequest, kind: RoomKind, room_id: int):
+    await database_sync_to_async(keys.namespace)()  # read once per process, before any key is named
+    room = Room(kind, room_id)
     user = await request.auser()
     if not await database_sync_to_async(_may_watch)(room, user):
         return _error(404, "not_found", f"No such {room.kind}.")  # private ones of others too

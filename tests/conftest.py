@@ -19,9 +19,16 @@ import pytest
 from django.contrib.auth import get_user_model
 from hypothesis import settings
 
+from realtime.store import keys
 from tests.harness import factories
 from tests.harness.processes import AsgiServer, Workers, child_env
 from tournaments.models import Match, Participant, Tournament
+
+# One realtime namespace for the session, shared with every process it starts (child_env copies the
+# environment): every transactional test empties the database, which would otherwise make each new
+# process read a new namespace from it (tests/integration/test_namespace.py tests that path).
+os.environ.setdefault("REALTIME_NAMESPACE", f"test{os.getpid()}")
+keys.use_namespace(os.environ["REALTIME_NAMESPACE"])
 
 # Property tests assert what holds, never how fast: no per-example deadline (on a shared 2-core CI
 # machine a slow example is load, not a bug).

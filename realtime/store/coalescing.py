@@ -97,10 +97,10 @@ def _match_target(match_id: int, tournament_id: int) -> str:
 def _match_keys(match_id: int, tournament_id: int) -> list[str]:
     return [
         keys.match_state(match_id),
-        keys.PENDING_BATCHES,
+        keys.pending_batches(),
         keys.tournament_state(tournament_id),
         keys.history(tournament_id),
-        keys.UNSAVED_SCORES,
+        keys.unsaved_scores(),
     ]
 
 
@@ -126,7 +126,7 @@ def submit(
     reply = script("submit")(
         keys=[
             keys.match_state(match_id),
-            keys.PENDING_BATCHES,
+            keys.pending_batches(),
             keys.officials(tournament_id),
             keys.tournament_state(tournament_id),
         ],
@@ -275,7 +275,7 @@ def claim_save(match_id: int, task: int) -> Save:
 def saved(match_id: int, tournament_id: int, score_version: int) -> None:
     """The database holds the match's score at `score_version` now."""
     script("saved")(
-        keys=[keys.match_state(match_id), keys.UNSAVED_SCORES],
+        keys=[keys.match_state(match_id), keys.unsaved_scores()],
         args=[keys.pending_member(match_id, tournament_id), score_version],
     )
 
@@ -283,7 +283,7 @@ def saved(match_id: int, tournament_id: int, score_version: int) -> None:
 def overdue_unsaved(limit: int = 1000) -> list[tuple[int, int, tuple[int, int, int]]]:
     """(match_id, tournament_id, published score) of matches whose database row has been behind their
     published score for longer than the save interval; claimed for another interval."""
-    members = script("unsaved")(keys=[keys.UNSAVED_SCORES], args=[settings.REALTIME_SAVE_INTERVAL_MS, limit])
+    members = script("unsaved")(keys=[keys.unsaved_scores()], args=[settings.REALTIME_SAVE_INTERVAL_MS, limit])
     matches = [keys.parse_pending_member(member) for member in members]
     pipe = client().pipeline(transaction=False)
     for match_id, _ in matches:
@@ -391,5 +391,5 @@ def emit_tournament_event(
 
 def overdue_batches(max_wait_ms: int, limit: int = 1000) -> list[tuple[int, int]]:
     """(match_id, tournament_id) of pending batches opened more than `max_wait_ms` ago."""
-    members = script("overdue")(keys=[keys.PENDING_BATCHES], args=[max_wait_ms, limit])
+    members = script("overdue")(keys=[keys.pending_batches()], args=[max_wait_ms, limit])
     return [keys.parse_pending_member(member) for member in members]

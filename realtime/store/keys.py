@@ -1,7 +1,10 @@
 """Names of everything realtime keeps in Redis, and of the rooms frames are published to.
 
 The Redis key table (types, fields, lifetimes) is in docs/architecture.md "Redis keys"; a unit test
-checks that it names every key built here. All keys start with `rt:` and expire.
+checks that it names every key built here. All keys start with `rt:<namespace>:` and expire; room
+groups (and so their pub/sub channels) start with the namespace too. The namespace is the database's
+(realtime.models.Namespace), read once per process: Redis state left by another database — a reset
+one, another deployment on the same Redis — is another namespace's, never read as this one's.
 """
 
 from __future__ import annotations
@@ -11,10 +14,41 @@ from enum import StrEnum
 
 from django.conf import settings
 
-PREFIX = "rt:"
-PENDING_BATCHES = f"{PREFIX}pending"
-# Matches whose published live score the database does not hold yet (realtime/store/coalescing.py).
-UNSAVED_SCORES = f"{PREFIX}unsaved"
+PREFIX = "rt:"  # of every namespace's keys
+
+_namespace: str | None = None
+
+
+def namespace() -> str:
+    """This database's namespace (read from it the first time; a process started before the database
+    was reset keeps the old one until it restarts: restart every process after a reset or a restore)."""
+    global _namespace
+    if _namespace is None:
+        from realtime.models import Namespace  # the app registry is ready by the first key
+
+        _namespace = settings.REALTIME_NAMESPACE or Namespace.current()
+    return _namespace
+
+
+def use_namespace(value: str | None) -> None:
+    """Set (or, with None, forget) the namespace: at process start, and in tests."""
+    global _namespace
+    _namespace = value
+
+
+def _prefix() -> str:
+    return f"{PREFIX}{namespace()}:"
+
+
+def pending_batches() -> str:
+    """Matches with a pending score batch, by when they are due (realtime/store/coalescing.py)."""
+    return f"{_prefix()}pending"
+
+
+def unsaved_scores() -> str:
+    """Matches whose published live score the database does not hold yet."""
+    return f"{_prefix()}unsaved"
+
 
 # The channel-layer message type of every published frame; lua/lib/publish.lua writes it and
 # realtime.consumers handles it (a unit test pins the three together).
@@ -25,24 +59,24 @@ PROBE_MESSAGE_TYPE = "realtime.probe"
 
 
 def match_state(match_id: int) -> str:
-    return f"{PREFIX}match:{match_id}"
+    return f"{_prefix()}match:{match_id}"
 
 
 def tournament_state(tournament_id: int) -> str:
-    return f"{PREFIX}tournament:{tournament_id}"
+    return f"{_prefix()}tournament:{tournament_id}"
 
 
 def officials(tournament_id: int) -> str:
     """Who may post live scores to the tournament's matches (user ids), as the database last said."""
-    return f"{PREFIX}officials:{tournament_id}"
+    return f"{_prefix()}officials:{tournament_id}"
 
 
 def history(tournament_id: int) -> str:
-    return f"{PREFIX}history:{tournament_id}"
+    return f"{_prefix()}history:{tournament_id}"
 
 
 def presence(group: str) -> str:
-    return f"{PREFIX}presence:{group}"
+    return f"{_prefix()}presence:{group}"
 
 
 def pending_member(match_id: int, tournament_id: int) -> str:
@@ -99,7 +133,7 @@ class Room:
 
     @property
     def group(self) -> str:
-        return f"{self.kind}.{self.id}"
+        return f"{namespace()}.{self.kind}.{self.id}"
 
     @property
     def channel(self) -> str:

@@ -20,8 +20,9 @@ def test_rooms_are_named_the_way_the_channel_layer_names_groups():
     layer = RedisPubSubLoopLayer(prefix="asgi")
     for room in (Room.tournament(1), Room.match(5)):
         assert room.channel == layer._get_group_channel_name(room.group)
-    assert (Room.tournament(1).group, Room.tournament(1).stream) == ("tournament.1", "t:1")
-    assert (Room.match(5).group, Room.match(5).stream) == ("match.5", "m:5")
+    ns = keys.namespace()
+    assert (Room.tournament(1).group, Room.tournament(1).stream) == (f"{ns}.tournament.1", "t:1")
+    assert (Room.match(5).group, Room.match(5).stream) == (f"{ns}.match.5", "m:5")
 
 
 def test_the_frame_message_type_is_the_same_in_lua_and_in_the_fanout():
@@ -45,10 +46,15 @@ def test_includes_are_expanded(name):
 
 def test_the_documented_key_table_names_every_key():
     table = (ROOT / "docs" / "architecture.md").read_text().split("## Redis keys")[1].split("\n## ")[0]
+
+    def documented(key: str) -> str:
+        return key.replace(f"{keys.PREFIX}{keys.namespace()}:", f"{keys.PREFIX}<ns>:", 1)
+
     for key in (keys.match_state(7), keys.tournament_state(7), keys.history(7), keys.presence("match.7")):
-        family = key.rsplit(":", 1)[0]  # rt:match, rt:presence, ...
+        family = documented(key).rsplit(":", 1)[0]  # rt:<ns>:match, rt:<ns>:presence, ...
         assert f"`{family}:<" in table, f"{family}:… is not in the table of docs/architecture.md"
-    assert f"`{keys.PENDING_BATCHES}`" in table
+    for key in (keys.pending_batches(), keys.unsaved_scores(), keys.officials(7)):
+        assert f"`{documented(key).rsplit(':7', 1)[0]}" in table, key
 
 
 def test_the_fanout_finds_the_layers_subscriber_connection_where_channels_redis_keeps_it():
