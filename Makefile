@@ -25,8 +25,10 @@ venv: $(BIN)/.installed
 ## prints the live page URL.
 run: venv
 	mkdir -p .data
+	rm -rf .data/metrics && mkdir -p .data/metrics  # the processes' metric files, summed by /metrics
 	$(BIN)/python manage.py migrate --noinput
 	PATH="$(CURDIR)/$(BIN):$$PATH" SITE_URL=http://$(HOST):$(PORT) WEB_HOST=$(HOST) WEB_PORT=$(PORT) \
+		PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/.data/metrics \
 		WEB_CONCURRENCY=$(WEB_CONCURRENCY) \
 		$(BIN)/python -m project.localredis --data-dir .data/redis -- \
 		sh -c '$(BIN)/python manage.py seed_demo $(DEMO) && exec $(BIN)/honcho start -f Procfile' 

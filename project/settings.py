@@ -81,6 +81,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: API answers are the JSON error envelope whatever goes wrong, in any middleware or view.
     "tournaments.api.error_handling.JsonErrorsMiddleware",
+    "project.metrics.request_timing",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
@@ -258,6 +259,10 @@ REALTIME_NAMESPACE = os.environ.get("REALTIME_NAMESPACE", "")
 REALTIME_SWEEP_INTERVAL_S = float(os.environ.get("REALTIME_SWEEP_INTERVAL_S", "2"))
 # django-celery-beat's DatabaseScheduler copies this entry into its tables when beat starts, so it is
 # visible (and can be paused) in the admin under "Periodic tasks", and always matches the setting.
+# /metrics (project/metrics.py): callers from these networks, or with "Authorization: Bearer <token>".
+METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", "127.0.0.1/32,::1/128")
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+
 # Server-sent events (realtime/sse.py): a comment this often keeps proxies from closing an idle stream.
 SSE_HEARTBEAT_S = float(os.environ.get("SSE_HEARTBEAT_S", "15"))
 

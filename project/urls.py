@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from project import health
+from project import health, metrics
 from realtime import sse
 from tournaments.urls import api_urlpatterns, page_urlpatterns
 
@@ -15,6 +15,7 @@ urlpatterns = [
     path("console/", include("tournaments.console_urls")),
     path("healthz", health.healthz, name="health"),
     path("readyz", health.readyz, name="ready"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("sse/tournament/<int:tournament_id>/", sse.tournament_events, name="sse-tournament"),
     path("sse/match/<int:match_id>/", sse.match_events, name="sse-match"),
     path("", include(page_urlpatterns)),

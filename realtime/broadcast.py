@@ -22,6 +22,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.module_loading import import_string
 
+from project import metrics
+
 from .events import TOURNAMENT_EVENTS, Event, template
 from .live_fields import add_live_fields
 from .store import coalescing
@@ -81,6 +83,7 @@ def submit_live_score(
         max_score=max_score,
         game=game,
     )
+    metrics.UPDATES_RECEIVED.labels(submitted.status).inc()
     if submitted.needs_flush_task:
         flush_match.apply_async((match_id, tournament_id, submitted.token), countdown=submitted.delay_ms / 1000)
     return submitted

@@ -31,6 +31,7 @@ from channels.utils import await_many_dispatch
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 
+from project import metrics
 from tournaments import selectors
 
 from . import snapshots
@@ -171,6 +172,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await self.close_and_stop(CLOSE_NOT_FOUND)
 
         self.joined = True  # from here on, whatever fails, leave_room undoes what was done
+        metrics.OPEN_CONNECTIONS.labels(self.room_kind.value, "websocket").inc()
         try:
             await hub.join(self.room, self)
             await tracker.join(self.room, self.connection_id)
@@ -201,7 +203,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         try:
             request = ResumeRequest.parse(raw)
         except ValueError as error:
-            await self.send(text_data=encode_error("bad_resume", f"{error}; sending a snapshot instead."))
+            await self.send_error("bad_resume", f"{error}; sending a snapshot instead.")
             return None
         room_scope = await database_sync_to_async(snapshots.scope)(self.room)
         position, entries = await asyncio.to_thread(history.history, room_scope.tournament_id, room_scope.match_ids)
@@ -222,6 +224,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         expires by itself within REALTIME_VIEWER_TTL_S)."""
         if self.joined:
             self.joined = False
+            metrics.OPEN_CONNECTIONS.labels(self.room_kind.value, "websocket").dec()
             await tracker.leave(self.room, self.connection_id)
             await hub.leave(self.room, self)
 
@@ -250,31 +253,29 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if not self.bucket.take():
             self.refused_frames += 1
             if self.refused_frames == 1:
-                await self.send(text_data=encode_error("rate_limited", "Too many frames; slow down."))
+                await self.send_error("rate_limited", "Too many frames; slow down.")
             elif self.refused_frames > settings.REALTIME_CLIENT_BURST:
                 await self.close_and_stop(CLOSE_TOO_MANY_FRAMES)
             return
         self.refused_frames = 0
         if text_data is None:
-            await self.send(text_data=encode_error("binary_unsupported", "Send JSON text frames."))
+            await self.send_error("binary_unsupported", "Send JSON text frames.")
             return
         if len(text_data) > MAX_CLIENT_FRAME_CHARS:
-            await self.send(
-                text_data=encode_error("too_large", f"Frames are limited to {MAX_CLIENT_FRAME_CHARS} characters.")
-            )
+            await self.send_error("too_large", f"Frames are limited to {MAX_CLIENT_FRAME_CHARS} characters.")
             return
         try:
             message = parse_client_json(text_data)
         except ValueError:
-            await self.send(text_data=encode_error("bad_json", "The frame is not valid JSON."))
+            await self.send_error("bad_json", "The frame is not valid JSON.")
             return
         if not isinstance(message, dict) or not isinstance(message.get("type"), str):
-            await self.send(text_data=encode_error("bad_frame", 'Expected an object like {"type": "ping"}.'))
+            await self.send_error("bad_frame", 'Expected an object like {"type": "ping"}.')
             return
         if message["type"] == "ping":
             await self.send(text_data=encode(Control.PONG))
         else:
-            await self.send(text_data=encode_error("unknown_type", f"Unknown frame type {message['type'][:50]!r}."))
+            await self.send_error("unknown_type", f"Unknown frame type {message['type'][:50]!r}.")
 
     # --- from the fan-out (realtime/fanout.py Listener) -----------------------------------------
 
@@ -312,6 +313,11 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if not await asyncio.shield(answers[key]):
             await self.close_and_stop(CLOSE_NOT_FOUND)
         hub.checked(self.room, self)
+
+    async def send_error(self, code: str, message: str) -> None:
+        """An `error` frame about what the client sent (counted: scores_client_errors)."""
+        metrics.CLIENT_ERRORS.labels(code).inc()
+        await self.send(text_data=encode_error(code, message))
 
     async def send(self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False) -> None:
         """Every frame to the client, snapshot, replay, pong and error alike, is written within

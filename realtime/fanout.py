@@ -42,6 +42,8 @@ import redis
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from project import metrics
+
 from .events import encode_batch
 from .sinks import OutgoingFrame, Sink
 from .store.keys import FRAME_MESSAGE_TYPE, PROBE_MESSAGE_TYPE, Room, RoomKind
@@ -278,6 +280,7 @@ class RoomFanout:
     def _broadcast(self, item: Item) -> None:
         frame = item.frame
         frame.resume_from = self._resume_from(item)
+        metrics.FRAMES_SENT.labels(self.room.kind.value).inc(len(self.members))
         for member in list(self.members.values()):  # the loop run per socket per frame: kept short
             if member.held is not None:
                 member.held.append(item)
@@ -310,6 +313,7 @@ class RoomFanout:
         return False
 
     def _drop(self, member: Member) -> None:
+        metrics.SLOW_CLIENTS_DROPPED.inc()
         self.members.pop(member.listener, None)
         member.listener.dropped()
 

@@ -23,6 +23,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
 
+from project import metrics
 from tournaments import selectors
 
 from . import snapshots
@@ -128,6 +129,7 @@ async def _stream(room: Room, user, address: str, resume: tuple[str, str] | None
         yield b"retry: 2000\n\n"  # the browser's reconnection delay
         await hub.join(room, listener)
         joined = True
+        metrics.OPEN_CONNECTIONS.labels(room.kind.value, "sse").inc()
         await tracker.join(room, connection_id)
         epoch, sequences, events = await _catch_up(room, resume)
         for chunk in events:
@@ -155,6 +157,7 @@ async def _stream(room: Room, user, address: str, resume: tuple[str, str] | None
         yield event(encode_error("unavailable", "Live scores are unavailable; reconnecting resumes."))
     finally:
         if joined:
+            metrics.OPEN_CONNECTIONS.labels(room.kind.value, "sse").dec()
             await tracker.leave(room, connection_id)
             await hub.leave(room, listener)
         limits.release(address)

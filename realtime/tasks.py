@@ -15,6 +15,8 @@ from celery import shared_task
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from project import metrics
+
 from .store import coalescing
 
 logger = logging.getLogger(__name__)
@@ -50,6 +52,9 @@ def flush(match_id: int, tournament_id: int, token: int | None) -> int:
     """Publish the match's pending score (token-checked; None: whatever is pending) and save it, now
     or at the end of the save interval. Returns the published sequence, or 0."""
     flushed = coalescing.flush(match_id, tournament_id, token)
+    if flushed.sequence:
+        metrics.BATCHES_FLUSHED.labels("sweep" if token is None else "task").inc()
+        metrics.FLUSH_LAG.observe(flushed.lag_ms / 1000)
     _save(match_id, tournament_id, flushed.save)
     return flushed.sequence
 

@@ -24,6 +24,8 @@ from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
+from project import metrics
+
 from . import services, signing, targets
 from .models import Delivery, Webhook
 
@@ -66,8 +68,10 @@ def deliver(delivery_id: int) -> None:
         return
     outcome = _attempt(delivery.webhook, delivery)
     if outcome is None:
+        metrics.WEBHOOK_DELIVERIES.labels("delivered").inc()
         _succeeded(delivery)
     else:
+        metrics.WEBHOOK_DELIVERIES.labels("failed").inc()
         _failed(delivery, *outcome)
 
 

@@ -74,6 +74,7 @@ class Save:
 class Flushed:
     sequence: int  # 0: nothing was published
     save: Save
+    lag_ms: int = 0  # from the batch's first update to its publication (Redis clock)
 
 
 def _target(stream: str, rooms: list[Room], *, recheck: bool = False) -> str:
@@ -263,7 +264,9 @@ def flush(match_id: int, tournament_id: int, token: int | None) -> Flushed:
             settings.REALTIME_SAVE_INTERVAL_MS,
         ],
     )
-    return Flushed(int(reply[0]), Save.from_reply(reply[1:]))
+    if not int(reply[0]):
+        return Flushed(0, Save.from_reply([]))
+    return Flushed(int(reply[0]), Save.from_reply(reply[2:]), lag_ms=int(reply[1]))
 
 
 def claim_save(match_id: int, task: int) -> Save:

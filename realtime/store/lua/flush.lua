@@ -12,7 +12,7 @@
 -- KEYS[5] unsaved scores zset
 -- ARGV[1] pending member         ARGV[2] token ('' = any)      ARGV[3] publish target (JSON, lib/publish.lua)
 -- ARGV[4] score_updated head     ARGV[5] its tail              ARGV[6] save interval ms
--- Returns {0} (nothing published), or {sequence, claim_save's reply...}.
+-- Returns {0} (nothing published), or {sequence, lag ms (batch opened -> published), claim_save's reply...}.
 --#include lib/clock.lua
 --#include lib/publish.lua
 --#include lib/match.lua
@@ -25,6 +25,7 @@ if state[1] == '1' or state[2] ~= '1' then
   return {0}
 end
 if token ~= '' and token ~= state[3] then return {0} end
+local opened = tonumber(redis.call('HGET', KEYS[1], 'since')) or now
 local sequence = publish_pending(KEYS[1], KEYS[2], KEYS[5], member, target, ARGV[4], ARGV[5])
 redis.call('EXPIRE', KEYS[1], target.ttl)
-return {sequence, unpack(claim_save(KEYS[1], tonumber(ARGV[6])))}
+return {sequence, now - opened, unpack(claim_save(KEYS[1], tonumber(ARGV[6])))}
