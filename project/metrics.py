@@ -53,6 +53,33 @@ CELERY_TASKS = Counter("scores_celery_tasks", "Celery tasks run, by outcome", ["
 WEBHOOK_DELIVERIES = Counter("scores_webhook_deliveries", "Webhook delivery attempts, by outcome", ["outcome"])
 
 
+def forget_dead_processes() -> None:
+    """Drop the live gauges of processes of this host that are gone (a web worker that crashed and was
+    started again): their open connections are not open any more. Run as each process starts."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory or not os.path.isdir(directory):
+        return
+    for name in os.listdir(directory):
+        if not name.startswith("gauge_live"):
+            continue
+        pid = name.rsplit("_", 1)[-1].removesuffix(".db")
+        if pid.isdigit() and not _alive(int(pid)):
+            multiprocess.mark_process_dead(int(pid), directory)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+forget_dead_processes()
+
+
 def _registry():
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()

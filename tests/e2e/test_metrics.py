@@ -4,6 +4,8 @@ processes, and the endpoint answers only who may read it."""
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 from asgiref.sync import sync_to_async
@@ -13,7 +15,7 @@ from tests.harness.factories import first_live_match
 from tests.harness.processes import AsgiServer, start_worker
 from tests.harness.spectators import Spectator, is_type
 
-pytestmark = [pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("celery_worker")]
 TOKEN = "metrics-reader-secret"
 
 
@@ -32,13 +34,15 @@ def value(scraped: dict, name: str, **labels) -> float:
 
 
 async def test_a_scrape_counts_what_flowed_through_the_stack_and_only_its_readers_get_it(
-    server_env, tmp_path, live_tournament, organizer
+    own_redis, server_env, tmp_path, live_tournament, organizer
 ):
     metrics_dir = tmp_path / "metrics"
     metrics_dir.mkdir()
-    # Loopback is not among the allowed networks here: the token is the way in.
-    env = {**server_env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir), "METRICS_TOKEN": TOKEN,
-           "METRICS_ALLOWED_NETWORKS": "10.0.0.0/8"}  # fmt: skip
+    # A Redis (and so a broker) of its own: its flushes run in its own worker, which shares the metrics
+    # directory, not in the session's. Loopback is not among the allowed networks: the token is the way in.
+    env = {**server_env, "REDIS_URL": f"redis://127.0.0.1:{own_redis['port']}/0", "METRICS_TOKEN": TOKEN,
+           "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir), "METRICS_ALLOWED_NETWORKS": "10.0.0.0/8"}  # fmt: skip
+    env.pop("CELERY_BROKER_URL", None)
     server, worker = AsgiServer(env), start_worker(env)
     try:
         match = await sync_to_async(first_live_match)(live_tournament)
@@ -57,9 +61,16 @@ async def test_a_scrape_counts_what_flowed_through_the_stack_and_only_its_reader
                 )  # fmt: skip
                 assert posted.status_code == 202
             await spectator.wait_for(is_type("score_updated", participant1_score=5))
-            answer = await client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
-        assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/plain")
-        scraped = samples(answer.text)
+            # The flush task counts its success once it has returned, just after its frame went out.
+            deadline = asyncio.get_running_loop().time() + 10
+            while True:
+                answer = await client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+                assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/plain")
+                scraped = samples(answer.text)
+                if value(scraped, "scores_celery_tasks_total", task="realtime.tasks.flush_match", outcome="success"):
+                    break
+                assert asyncio.get_running_loop().time() < deadline, "the flush task's success was never counted"
+                await asyncio.sleep(0.1)  # scraping again, as Prometheus would
         accepted = value(scraped, "scores_updates_received_total", outcome="schedule") + value(
             scraped, "scores_updates_received_total", outcome="coalesced"
         )

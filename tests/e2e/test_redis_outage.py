@@ -8,10 +8,9 @@ import httpx
 import pytest
 import websockets
 from asgiref.sync import sync_to_async
-from django.test import override_settings
 from rest_framework.test import APIClient
 
-from project.localredis import free_port, start_server, stop_server
+from project.localredis import start_server, stop_server
 from realtime.consumers import CLOSE_RESUME
 from realtime.store import keys, scripts
 from tests.harness import factories
@@ -20,23 +19,6 @@ from tests.harness.spectators import Spectator, is_type, resume
 from tournaments.models import Match
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def own_redis(tmp_path):
-    """A Redis server of this test's own, which it may stop and start, used by the realtime store.
-
-    A test that restarts the server puts the new one in `["process"]`; that one is stopped at the end.
-    """
-    port = free_port()
-    redis = {"port": port, "dir": tmp_path, "process": start_server(port, tmp_path)}
-    try:
-        with override_settings(REDIS_URL=f"redis://127.0.0.1:{port}/0"):
-            scripts.reset()
-            yield redis
-    finally:
-        scripts.reset()
-        stop_server(redis["process"])
 
 
 def post_score(organizer, match, p1: int):
