@@ -57,9 +57,9 @@ def run_writers(env: dict, match_ids: list[int], count: int = 2, updates: int = 
 
 def complete_the_rest(match_ids: list[int]) -> dict[int, tuple[int, int]]:
     for match in Match.objects.filter(pk__in=match_ids, state=Match.State.LIVE):
-        services.complete_match(
+        services.complete_match(  # side 1 ahead, whatever the writers left: a game never ends in a tie
             match_id=match.id,
-            participant1_score=match.participant1_score + 1,
+            participant1_score=max(match.participant1_score, match.participant2_score) + 1,
             participant2_score=match.participant2_score,
         )
     return {m.id: (m.participant1_score, m.participant2_score) for m in Match.objects.filter(pk__in=match_ids)}
