@@ -187,6 +187,11 @@ def group_tables(matches: list[Match], decided: list[groups.Result], seed_of: di
     }
 
 
+def seeds_of(tournament_id: int) -> dict[int, int]:
+    """participant id -> seed."""
+    return dict(Participant.objects.filter(tournament_id=tournament_id).values_list("id", "seed"))
+
+
 def standings_data(tournament_id: int) -> list[dict]:
     """Each group's table, as the standings endpoint, documents and standings_updated frames carry
     it: `[{"group": 1, "standings": [{"participant_id", "played", "wins", ...}, ...]}, ...]`
@@ -194,7 +199,6 @@ def standings_data(tournament_id: int) -> list[dict]:
     matches = list(Match.objects.filter(tournament_id=tournament_id, bracket=Match.Bracket.GROUP))
     if not matches:
         return []
-    seed_of = dict(Participant.objects.filter(tournament_id=tournament_id).values_list("id", "seed"))
     return [
         {
             "group": group,
@@ -211,7 +215,7 @@ def standings_data(tournament_id: int) -> list[dict]:
                 for s in table
             ],
         }
-        for group, table in group_tables(matches, group_results(matches), seed_of).items()
+        for group, table in group_tables(matches, group_results(matches), seeds_of(tournament_id)).items()
     ]
 
 

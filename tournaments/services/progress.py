@@ -67,12 +67,17 @@ def _playoff_seeding(
         return None
     if any(m.id not in replayed.outcomes for m in group_matches):
         return None
-    seed_of = dict(Participant.objects.filter(tournament_id=group_matches[0].tournament_id).values_list("id", "seed"))
-    tables = selectors.group_tables(matches, selectors.group_results(matches, replayed.outcomes), seed_of)
-    ordered = [
-        sorted((s.participant for s in table), key=lambda p, t=table: p in disqualified) for table in tables.values()
-    ]  # stable: the standings' order among those still playing
-    return groups.playoff_seeds(ordered, advance)
+    return groups.playoff_seeds(_places(matches, disqualified, replayed.outcomes), advance)
+
+
+def _places(
+    matches: list[Match], disqualified: set[int], outcomes: dict[int, results.Outcome] | None = None
+) -> list[list[int]]:
+    """Each group's participants, first place first, the disqualified after everyone else (a stable
+    sort: the standings' order among those still playing)."""
+    seed_of = selectors.seeds_of(matches[0].tournament_id)
+    tables = selectors.group_tables(matches, selectors.group_results(matches, outcomes), seed_of)
+    return [sorted((s.participant for s in table), key=lambda p: p in disqualified) for table in tables.values()]
 
 
 def replay_of(matches: list[Match], disqualified: set[int], advance: int | None = None) -> results.Replay:
@@ -250,7 +255,7 @@ def _decided(match: Match) -> bool:
     return match.state == Match.State.CANCELLED or (match.winner_id is not None and match.state in DECIDED)
 
 
-def _podium(matches: list[Match]) -> tuple[int, int | None, int | None] | None:
+def _podium(matches: list[Match], disqualified: set[int]) -> tuple[int, int | None, int | None] | None:
     """(champion, runner-up, third) once the tournament is decided; None while it is not."""
     final = final_of(matches)
     if final is not None and final.state == Match.State.CANCELLED and final.reset_of_id is not None:
@@ -258,14 +263,7 @@ def _podium(matches: list[Match]) -> tuple[int, int | None, int | None] | None:
     if final is None:  # a round robin's one table
         if any(m.state not in (Match.State.COMPLETED, Match.State.CANCELLED) for m in matches):
             return None
-        disqualified = set(
-            Participant.objects.filter(
-                tournament_id=matches[0].tournament_id, disqualified_at__isnull=False
-            ).values_list("id", flat=True)
-        )
-        seed_of = dict(Participant.objects.filter(tournament_id=matches[0].tournament_id).values_list("id", "seed"))
-        (table,) = selectors.group_tables(matches, selectors.group_results(matches), seed_of).values()
-        places = sorted((s.participant for s in table), key=lambda p: p in disqualified)
+        (places,) = _places(matches, disqualified)
         places += [None, None]
         return places[0], places[1], places[2]
     third = next((m for m in matches if m.bracket == Match.Bracket.THIRD_PLACE), None)
@@ -278,7 +276,7 @@ def _podium(matches: list[Match]) -> tuple[int, int | None, int | None] | None:
 def _settle_tournament(tournament: Tournament, matches: list[Match]) -> None:
     """Completed once the final (and the third-place match, if any) is decided, or, in a round robin
     without playoffs, once every match is decided and none disputed; ongoing otherwise."""
-    podium = _podium(matches)
+    podium = _podium(matches, _disqualified(tournament))
     if podium is not None:
         winner_id, runner_up_id, third_place_id = podium
         if (tournament.status, tournament.winner_id, tournament.third_place_id) == (
