@@ -46,6 +46,7 @@ from project import metrics
 
 from .events import encode_batch
 from .sinks import OutgoingFrame, Sink
+from .store.history import entry_order, successor
 from .store.keys import FRAME_MESSAGE_TYPE, PROBE_MESSAGE_TYPE, Room, RoomKind
 from .store.scripts import client
 
@@ -104,18 +105,6 @@ class Batch:
 
 
 Item = Published | Batch
-
-
-def entry_order(entry_id: str) -> tuple[int, int]:
-    """A Redis stream id ("<ms>-<n>") as a sortable pair."""
-    ms, _, n = entry_id.partition("-")
-    return int(ms), int(n or 0)
-
-
-def successor(entry_id: str) -> str:
-    """The smallest stream id after `entry_id`."""
-    ms, n = entry_order(entry_id)
-    return f"{ms}-{n + 1}"
 
 
 def above(item: Item, floor: dict[str, int]) -> Item | None:
@@ -182,14 +171,18 @@ class RoomFanout:
         self.pending: dict[str, Published] = {}  # stream -> latest score not yet batched, in publish order
         self.timer: asyncio.TimerHandle | None = None
         self.last_batch_at = float("-inf")
+        self.resume_ids_wanted = 0  # members that need each frame's resume_from (server-sent events)
+        self.frames_sent = metrics.FRAMES_SENT.labels(room.kind.value)
 
     # --- sockets ----------------------------------------------------------------------------------
 
     def add(self, listener: Listener) -> None:
         self.members[listener] = Member(listener)
+        self.resume_ids_wanted += getattr(listener, "wants_resume_ids", False)
 
     def remove(self, listener: Listener) -> None:
-        self.members.pop(listener, None)
+        if self.members.pop(listener, None) is not None:
+            self.resume_ids_wanted -= getattr(listener, "wants_resume_ids", False)
 
     def go_live(self, listener: Listener, position: dict[str, int]) -> None:
         """The socket's snapshot (or replay) at `position` was sent: send it what followed."""
@@ -279,8 +272,9 @@ class RoomFanout:
 
     def _broadcast(self, item: Item) -> None:
         frame = item.frame
-        frame.resume_from = self._resume_from(item)
-        metrics.FRAMES_SENT.labels(self.room.kind.value).inc(len(self.members))
+        if self.resume_ids_wanted:  # only event streams use them: no work for a room of sockets
+            frame.resume_from = self._resume_from(item)
+        self.frames_sent.inc(len(self.members))
         for member in list(self.members.values()):  # the loop run per socket per frame: kept short
             if member.held is not None:
                 member.held.append(item)
@@ -314,7 +308,7 @@ class RoomFanout:
 
     def _drop(self, member: Member) -> None:
         metrics.SLOW_CLIENTS_DROPPED.inc()
-        self.members.pop(member.listener, None)
+        self.remove(member.listener)
         member.listener.dropped()
 
     def _send_barrier(self) -> None:
@@ -356,6 +350,7 @@ class RoomFanout:
         is forgotten: a Redis that lost its state numbers them from 1 again."""
         members = list(self.members.values())
         self.members.clear()
+        self.resume_ids_wanted = 0
         self.close()
         self.latest.clear()
         self.pending.clear()

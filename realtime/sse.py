@@ -29,10 +29,11 @@ from tournaments import selectors
 from . import snapshots
 from .consumers import limits
 from .events import Control, encode, encode_error
-from .fanout import entry_order, hub, successor
+from .fanout import hub
 from .presence import tracker
 from .sinks import OutgoingFrame
 from .store import history, keys
+from .store.history import entry_order, successor
 from .store.keys import Room, RoomKind
 
 logger = logging.getLogger(__name__)
@@ -42,6 +43,8 @@ MAX_QUEUED = 512  # frames waiting for a client before it counts as not reading 
 
 class StreamListener:
     """One event stream as the fan-out sees it (a fanout.Listener, and its own sink)."""
+
+    wants_resume_ids = True  # the fan-out stamps each frame with where a client resumes (its event id)
 
     def __init__(self) -> None:
         self.sink = self

@@ -45,6 +45,18 @@ class HistoryEntry:
     id: str = ""  # its id in the Redis stream ("<ms>-<n>"), increasing in publish order
 
 
+def entry_order(entry_id: str) -> tuple[int, int]:
+    """A history entry id (a Redis stream id, "<ms>-<n>") as a sortable pair."""
+    ms, _, n = entry_id.partition("-")
+    return int(ms), int(n or 0)
+
+
+def successor(entry_id: str) -> str:
+    """The smallest entry id after `entry_id`."""
+    ms, n = entry_order(entry_id)
+    return f"{ms}-{n + 1}"
+
+
 def position(tournament_id: int, match_ids: list[int]) -> Position:
     """The epoch and latest sequences of the tournament and of the given matches, and the history's
     newest entry, read atomically (one round trip)."""
