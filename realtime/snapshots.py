@@ -42,10 +42,11 @@ def scope(room: Room) -> RoomScope:
     return RoomScope(selectors.tournament_of_match(room.id), [room.id], frozenset({keys.match_stream(room.id)}))
 
 
-def take(room: Room) -> Snapshot:
-    """The room's state with each match's published score and latest sequence (sync: ORM and Redis)."""
+def take(room: Room, *, with_history_id: bool = False) -> Snapshot:
+    """The room's state with each match's published score and latest sequence (sync: ORM and Redis);
+    `with_history_id`: and the history's newest entry (for an event stream's id)."""
     room_scope = scope(room)
-    position = history.position(room_scope.tournament_id, room_scope.match_ids)
+    position = history.position(room_scope.tournament_id, room_scope.match_ids, with_history_id=with_history_id)
     if room.kind is RoomKind.TOURNAMENT:
         document = selectors.tournament_state(room.id)
     else:

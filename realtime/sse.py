@@ -188,7 +188,7 @@ async def _catch_up(room: Room, resume: tuple[str, str] | None) -> tuple[str, di
             events = [event(encode(Control.RESUMED, {"epoch": epoch, "replayed": len(replayed)}), f"{epoch}:{since}")]
             events += [event(entry.frame, f"{epoch}:{successor(entry.id)}") for entry in replayed]
             return epoch, position.restricted_to(room_scope.streams).sequences, events
-    snapshot = await database_sync_to_async(snapshots.take)(room)
+    snapshot = await database_sync_to_async(snapshots.take)(room, with_history_id=True)
     position = snapshot.position
     start = successor(position.last_history_id) if position.last_history_id else "0-0"
     frame = encode(Control.SNAPSHOT, {**snapshot.document, "resume_failed": resume is not None})

@@ -57,12 +57,17 @@ def successor(entry_id: str) -> str:
     return f"{ms}-{n + 1}"
 
 
-def position(tournament_id: int, match_ids: list[int]) -> Position:
-    """The epoch and latest sequences of the tournament and of the given matches, and the history's
-    newest entry, read atomically (one round trip)."""
-    pipe = client().pipeline(transaction=True)
+def position(tournament_id: int, match_ids: list[int], *, with_history_id: bool = False) -> Position:
+    """The epoch and latest sequences of the tournament and of the given matches (one round trip).
+    With `with_history_id`, also the history's newest entry, read atomically with them (an event
+    stream resumes from it: it must not be newer than the sequences)."""
+    pipe = client().pipeline(transaction=with_history_id)
+    if with_history_id:
+        pipe.xrevrange(keys.history(tournament_id), count=1)
     _read_position(pipe, tournament_id, match_ids)
-    return _position(tournament_id, match_ids, pipe.execute())
+    replies = pipe.execute()
+    newest = replies.pop(0) if with_history_id else []
+    return _position(tournament_id, match_ids, replies, newest)
 
 
 def history(tournament_id: int, match_ids: list[int], since: str = "-") -> tuple[Position, list[HistoryEntry]]:
@@ -72,7 +77,7 @@ def history(tournament_id: int, match_ids: list[int], since: str = "-") -> tuple
     _read_position(pipe, tournament_id, match_ids)
     pipe.xrange(keys.history(tournament_id), min=since)
     *replies, entries = pipe.execute()
-    return _position(tournament_id, match_ids, replies), [
+    return _position(tournament_id, match_ids, replies, []), [
         HistoryEntry(fields[b"s"].decode(), int(fields[b"q"]), fields[b"f"].decode(), entry_id.decode())
         for entry_id, fields in entries
     ]
@@ -85,14 +90,13 @@ def oldest_entry(tournament_id: int) -> str:
 
 
 def _read_position(pipe, tournament_id: int, match_ids: list[int]) -> None:
-    pipe.xrevrange(keys.history(tournament_id), count=1)
     pipe.hmget(keys.tournament_state(tournament_id), "epoch", "seq")
     for match_id in match_ids:
         pipe.hmget(keys.match_state(match_id), "seq", "published_score")
 
 
-def _position(tournament_id: int, match_ids: list[int], replies: list) -> Position:
-    newest, (epoch, tournament_sequence), *matches = replies
+def _position(tournament_id: int, match_ids: list[int], replies: list, newest: list) -> Position:
+    (epoch, tournament_sequence), *matches = replies
     sequences = {keys.tournament_stream(tournament_id): int(tournament_sequence or 0)}
     published_scores = {}
     for match_id, (sequence, score) in zip(match_ids, matches, strict=True):
