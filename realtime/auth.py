@@ -1,5 +1,6 @@
-"""WebSocket authentication: the API token integrators use over HTTP (a header), else the session
-cookie of a browser.
+"""Who is watching, and whether they may: WebSocket authentication (the API token integrators use
+over HTTP, a header, else the session cookie of a browser), and the access rule of a room, for
+WebSockets and event streams alike.
 
 One middleware in place of channels' AuthMiddlewareStack (cookie, session and auth middlewares) and a
 token middleware inside it: each of those copies the scope and stays suspended in `await inner(...)`
@@ -7,6 +8,7 @@ for as long as the connection lives, about 4 KiB per socket between them (docs/b
 one adds `user` to one copy. Consumers read nothing else the stack added (`cookies`, `session`).
 """
 
+import asyncio
 from importlib import import_module
 
 from channels.auth import get_user
@@ -15,6 +17,10 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http.cookie import parse_cookie
 from rest_framework.authtoken.models import Token
+
+from tournaments import selectors
+
+from .store.keys import Room, RoomKind
 
 
 @database_sync_to_async
@@ -47,3 +53,20 @@ class WebsocketAuth:
 
     async def __call__(self, scope, receive, send):
         return await self.inner({**scope, "user": await handshake_user(scope)}, receive, send)
+
+
+def may_watch(room: Room, user) -> bool:
+    """Whether the room exists and `user` may watch it (sync: ORM). Private rooms of others are
+    "not found" too: their ids leak nothing."""
+    if room.kind is RoomKind.TOURNAMENT:
+        return selectors.can_watch_tournament(room.id, user)
+    return selectors.can_watch_match(room.id, user)
+
+
+async def may_still_watch(room: Room, user, answers: dict) -> bool:
+    """Access checked again after a `recheck` frame. The room's listeners share `answers`, one per
+    user (anonymous spectators are one), so a room of thousands costs a few checks."""
+    key = getattr(user, "pk", None)
+    if key not in answers:
+        answers[key] = asyncio.ensure_future(database_sync_to_async(may_watch)(room, user))
+    return await asyncio.shield(answers[key])

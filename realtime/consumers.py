@@ -32,9 +32,9 @@ from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 
 from project import metrics
-from tournaments import selectors
 
 from . import snapshots
+from .auth import may_still_watch, may_watch
 from .events import Control, encode, encode_error, parse_client_json
 from .fanout import hub
 from .handshake import refuse
@@ -168,7 +168,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await self.close_and_stop(CLOSE_TRY_AGAIN_LATER)
         self.address = address
         # Private rooms of others are "not found" too: their ids leak nothing.
-        if not await database_sync_to_async(self.may_watch)(self.scope.get("user")):
+        if not await database_sync_to_async(may_watch)(self.room, self.scope.get("user")):
             await self.close_and_stop(CLOSE_NOT_FOUND)
 
         self.joined = True  # from here on, whatever fails, leave_room undoes what was done
@@ -302,15 +302,10 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     async def recheck_access(self, answers: dict) -> None:
         """Who may watch changed (a `recheck` frame): close with 4404 if this client no longer may;
-        else the fan-out sends the frames it held meanwhile. The room's sockets share `answers`, one
-        per user (anonymous spectators are one), so a room of thousands costs a few checks."""
+        else the fan-out sends the frames it held meanwhile."""
         if not self.joined:
             return
-        user = self.scope.get("user")
-        key = getattr(user, "pk", None)
-        if key not in answers:
-            answers[key] = asyncio.ensure_future(database_sync_to_async(self.may_watch)(user))
-        if not await asyncio.shield(answers[key]):
+        if not await may_still_watch(self.room, self.scope.get("user"), answers):
             await self.close_and_stop(CLOSE_NOT_FOUND)
         hub.checked(self.room, self)
 
@@ -340,20 +335,10 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await self.leave_room()
         raise StopConsumer()
 
-    def may_watch(self, user) -> bool:
-        """Whether the room exists and `user` may watch it (sync: ORM)."""
-        raise NotImplementedError
-
 
 class TournamentConsumer(RoomConsumer):
     room_kind = RoomKind.TOURNAMENT
 
-    def may_watch(self, user) -> bool:
-        return selectors.can_watch_tournament(self.room.id, user)
-
 
 class MatchConsumer(RoomConsumer):
     room_kind = RoomKind.MATCH
-
-    def may_watch(self, user) -> bool:
-        return selectors.can_watch_match(self.room.id, user)

@@ -24,9 +24,9 @@ from django.conf import settings
 from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
 
 from project import metrics
-from tournaments import selectors
 
 from . import snapshots
+from .auth import may_still_watch, may_watch
 from .consumers import limits
 from .events import Control, encode, encode_error
 from .fanout import hub
@@ -86,12 +86,6 @@ def parse_last_event_id(raw: str | None) -> tuple[str, str] | None:
     return (epoch, entry) if entry else None
 
 
-def _may_watch(room: Room, user) -> bool:
-    if room.kind is RoomKind.TOURNAMENT:
-        return selectors.can_watch_tournament(room.id, user)
-    return selectors.can_watch_match(room.id, user)
-
-
 def _error(status: int, code: str, message: str) -> JsonResponse:
     return JsonResponse({"error": {"code": code, "message": message}}, status=status)
 
@@ -108,7 +102,7 @@ async def serve(request: HttpRequest, kind: RoomKind, room_id: int):
     await database_sync_to_async(keys.namespace)()  # read once per process, before any key is named
     room = Room(kind, room_id)
     user = await request.auser()
-    if not await database_sync_to_async(_may_watch)(room, user):
+    if not await database_sync_to_async(may_watch)(room, user):
         return _error(404, "not_found", f"No such {room.kind}.")  # private ones of others too
     try:
         await hub.available()
@@ -149,7 +143,7 @@ async def _stream(room: Room, user, address: str, resume: tuple[str, str] | None
                 _, text, resume_from = message
                 yield event(text, f"{epoch}:{resume_from}" if resume_from else None)
             elif message[0] == "recheck":
-                if not await _still_allowed(room, user, message[1]):
+                if not await may_still_watch(room, user, message[1]):
                     yield event(encode_error("not_found", "You may no longer watch this."))
                     return
                 hub.checked(room, listener)
@@ -164,13 +158,6 @@ async def _stream(room: Room, user, address: str, resume: tuple[str, str] | None
             await tracker.leave(room, connection_id)
             await hub.leave(room, listener)
         limits.release(address)
-
-
-async def _still_allowed(room: Room, user, answers: dict) -> bool:
-    key = getattr(user, "pk", None)
-    if key not in answers:
-        answers[key] = asyncio.ensure_future(database_sync_to_async(_may_watch)(room, user))
-    return await asyncio.shield(answers[key])
 
 
 async def _catch_up(room: Room, resume: tuple[str, str] | None) -> tuple[str, dict[str, int], list[bytes]]:
